@@ -1,0 +1,189 @@
+"""The vault's link graph: a networkx MultiDiGraph kept in step with the vault, one ChangeSet at a time.
+
+Nodes: notes (id = vault path with extension), attachments, unresolved targets (`unresolved:<target>`) and tags
+(`tag:<name>`). Edges carry kind (link/embed/markdown/property/canvas/tag), heading, block, alias, property and
+count. Each note node keeps its raw links, so when a note appears, vanishes or gains an alias, only the notes whose
+links could point at it are re-resolved: no rebuild.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from graph.resolver import LinkResolver, Resolution, link_key
+from vault_sync import Link, Note, write_atomic
+
+FORMAT_VERSION = 1
+UNRESOLVED = "unresolved:"
+TAG = "tag:"
+_LINK_FIELDS = ("target", "kind", "heading", "block", "alias", "property")
+
+
+class GraphFileError(ValueError):
+    """graph.json is unreadable or from another version; the caller rebuilds it."""
+
+
+class LinkGraph:
+    def __init__(self) -> None:
+        self.g = nx.MultiDiGraph()
+        self.resolver = LinkResolver()
+        self.attachments: set[str] = set()
+        self._sources_by_key: dict[str, set[str]] = defaultdict(set)
+
+    # ---- updating -------------------------------------------------------------------------------------------
+    def apply(self, upserts: Iterable[Note] = (), deletes: Iterable[str] = (),
+              attachments: set[str] | None = None) -> None:
+        """Bring the graph in step with one batch: deleted paths, new/changed notes, the current attachment set."""
+        affected: set[str] = set()
+        for path in deletes:
+            affected |= self._drop_note(path)
+        fresh = list(upserts)
+        for note in fresh:
+            affected |= self._drop_note(note.path, keep_node=True)
+        for note in fresh:
+            self._add_note(note)
+            affected |= self.resolver.keys_of(note.path)
+        if attachments is not None and attachments != self.attachments:
+            for path in self.attachments - attachments:
+                self.resolver.remove(path)
+            for path in attachments - self.attachments:
+                self.resolver.add(path)
+            affected |= {link_key(p) for p in self.attachments ^ attachments}
+            self.attachments = set(attachments)
+        relink = {src for key in affected for src in self._sources_by_key.get(key, ())}
+        relink |= {n.path for n in fresh}
+        for source in relink:
+            if self.g.has_node(source):
+                self._link(source)
+        self._collect_garbage()
+
+    def _drop_note(self, path: str, keep_node: bool = False) -> set[str]:
+        if not self.g.has_node(path) or self.g.nodes[path].get("kind") != "note":
+            return set()
+        keys = self.resolver.keys_of(path)
+        for link in self.g.nodes[path].get("links", []):
+            self._sources_by_key[link_key(link["target"])].discard(path)
+        self.g.remove_edges_from(list(self.g.out_edges(path, keys=True)))
+        self.resolver.remove(path)
+        if not keep_node:
+            self.g.remove_node(path)
+        return keys
+
+    def _add_note(self, note: Note) -> None:
+        links = [{k: v for k, v in asdict(link).items() if k in _LINK_FIELDS and v is not None}
+                 for link in note.links]
+        self.g.add_node(note.path, kind="note", title=note.title, aliases=list(note.aliases),
+                        tags=list(note.tags), links=links)
+        self.resolver.add(note.path, note.aliases)
+        for link in links:
+            self._sources_by_key[link_key(link["target"])].add(note.path)
+
+    def _link(self, source: str) -> None:
+        """(Re)create the out-edges of one note from its stored raw links."""
+        self.g.remove_edges_from(list(self.g.out_edges(source, keys=True)))
+        attrs = self.g.nodes[source]
+        for raw in attrs.get("links", []):
+            link = Link(**raw)
+            res = self.resolver.resolve(link, source)
+            if res.via == "self":
+                continue
+            self._add_edge(source, self._target_node(link, res), link, res)
+        for tag in attrs.get("tags", []):
+            node = TAG + tag
+            self.g.add_node(node, kind="tag", title="#" + tag)
+            self._bump(source, node, "tag", {"kind": "tag"})
+
+    def _target_node(self, link: Link, res: Resolution) -> str:
+        if res.path is None:
+            node = UNRESOLVED + link.target.lower().removesuffix(".md")
+            self.g.add_node(node, kind="unresolved", title=link.target.removesuffix(".md"))
+        else:
+            node = res.path
+            if not self.g.has_node(node):
+                self.g.add_node(node, kind="attachment", title=node.rsplit("/", 1)[-1])
+        return node
+
+    def _add_edge(self, source: str, target: str, link: Link, res: Resolution) -> None:
+        attrs: dict[str, Any] = {"kind": link.kind}
+        for name in ("heading", "block", "alias", "property"):
+            if getattr(link, name):
+                attrs[name] = getattr(link, name)
+        if res.candidates:
+            attrs["ambiguous"] = list(res.candidates)
+        self._bump(source, target, "|".join(str(attrs.get(k, "")) for k in ("kind", "heading", "block",
+                                                                           "property")), attrs)
+
+    def _bump(self, source: str, target: str, key: str, attrs: dict[str, Any]) -> None:
+        if self.g.has_edge(source, target, key):
+            self.g.edges[source, target, key]["count"] += 1
+        else:
+            self.g.add_edge(source, target, key=key, count=1, **attrs)
+
+    def _collect_garbage(self) -> None:
+        dead = [n for n, a in self.g.nodes(data=True)
+                if a.get("kind") in ("unresolved", "tag") and self.g.in_degree(n) == 0]
+        dead += [n for n, a in self.g.nodes(data=True)
+                 if a.get("kind") == "attachment" and self.g.in_degree(n) == 0]
+        self.g.remove_nodes_from(dead)
+
+    # ---- questions ------------------------------------------------------------------------------------------
+    def notes(self) -> list[str]:
+        return [n for n, a in self.g.nodes(data=True) if a.get("kind") == "note"]
+
+    def backlinks(self, path: str) -> list[str]:
+        if not self.g.has_node(path):
+            return []
+        return sorted({s for s, _ in self.g.in_edges(path) if self.g.nodes[s].get("kind") == "note"})
+
+    def outlinks(self, path: str) -> list[str]:
+        if not self.g.has_node(path):
+            return []
+        return sorted({t for _, t in self.g.out_edges(path) if self.g.nodes[t].get("kind") == "note"})
+
+    def unresolved_edges(self) -> list[tuple[str, str]]:
+        return [(s, self.g.nodes[t]["title"]) for s, t in self.g.edges()
+                if self.g.nodes[t].get("kind") == "unresolved"]
+
+    def stats(self) -> dict[str, int]:
+        kinds = defaultdict(int)
+        for _, a in self.g.nodes(data=True):
+            kinds[a.get("kind", "?")] += 1
+        links = sum(1 for _, t, a in self.g.edges(data=True) if a.get("kind") != "tag")
+        return {"notes": kinds["note"], "links": links, "unresolved_links": len(self.unresolved_edges()),
+                "tags": kinds["tag"], "attachments": kinds["attachment"]}
+
+    # ---- persistence ----------------------------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        data = {"version": FORMAT_VERSION, "attachments": sorted(self.attachments),
+                "graph": nx.node_link_data(self.g, edges="edges")}
+        write_atomic(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+
+    @classmethod
+    def load(cls, path: Path) -> LinkGraph:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("version") != FORMAT_VERSION:
+                raise GraphFileError(f"{path}: format version {data.get('version')}, expected {FORMAT_VERSION}")
+            g = nx.node_link_graph(data["graph"], edges="edges", directed=True, multigraph=True)
+        except (FileNotFoundError, GraphFileError):
+            raise
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise GraphFileError(f"{path}: unreadable graph file ({exc.__class__.__name__}: {exc})") from None
+        self = cls()
+        self.g = g
+        self.attachments = set(data.get("attachments", []))
+        for node, attrs in g.nodes(data=True):
+            if attrs.get("kind") == "note":
+                self.resolver.add(node, tuple(attrs.get("aliases", ())))
+                for link in attrs.get("links", []):
+                    self._sources_by_key[link_key(link["target"])].add(node)
+        for att in self.attachments:
+            self.resolver.add(att)
+        return self

@@ -1,0 +1,109 @@
+"""Resolve link targets the way Obsidian does.
+
+Order: exact vault path (with or without extension, relative to the linking note for markdown links), then the file
+name (case-insensitive; a `folder/Name` target must match the path's tail), then frontmatter aliases. Several
+candidates: the one nearest the linking note's folder wins and the ambiguity is recorded.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+
+from vault_sync import Link, Note
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    path: str | None  # the resolved vault path, None when unresolved
+    via: str  # "path" | "name" | "alias" | "self" | "unresolved"
+    candidates: tuple[str, ...] = ()  # more than one when ambiguous
+
+
+def link_key(target: str) -> str:
+    """The lookup key of a target: its last path part, lower-cased, without a note extension."""
+    name = target.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1].lower()
+    for ext in (".md", ".canvas"):
+        if name.endswith(ext):
+            return name[: -len(ext)]
+    return name
+
+
+class LinkResolver:
+    def __init__(self) -> None:
+        self._paths: dict[str, str] = {}  # lower-cased path -> path
+        self._by_name: dict[str, set[str]] = {}
+        self._by_alias: dict[str, set[str]] = {}
+        self._aliases_of: dict[str, tuple[str, ...]] = {}
+
+    def add(self, path: str, aliases: tuple[str, ...] = ()) -> None:
+        self.remove(path)
+        self._paths[path.lower()] = path
+        self._by_name.setdefault(link_key(path), set()).add(path)
+        self._aliases_of[path] = aliases
+        for alias in aliases:
+            self._by_alias.setdefault(alias.lower(), set()).add(path)
+
+    def remove(self, path: str) -> None:
+        if self._paths.pop(path.lower(), None) is None:
+            return
+        self._by_name.get(link_key(path), set()).discard(path)
+        for alias in self._aliases_of.pop(path, ()):
+            self._by_alias.get(alias.lower(), set()).discard(path)
+
+    def keys_of(self, path: str) -> set[str]:
+        """Every key under which links may point at `path` (name and aliases)."""
+        return {link_key(path), *(a.lower() for a in self._aliases_of.get(path, ()))}
+
+    def __contains__(self, path: str) -> bool:
+        return path.lower() in self._paths
+
+    def resolve(self, link: Link | str, source: str) -> Resolution:
+        target = link if isinstance(link, str) else link.target
+        target = target.strip().replace("\\", "/")
+        if not target:
+            return Resolution(source, "self")
+        exact = self._exact(target, source, relative=not isinstance(link, str) and link.kind == "markdown")
+        if exact:
+            return Resolution(exact, "path")
+        named = self._pick(self._by_name.get(link_key(target), set()), target, source)
+        if named.path:
+            return named
+        aliased = self._pick(self._by_alias.get(target.lower(), set()), target, source, via="alias")
+        return aliased if aliased.path else Resolution(None, "unresolved")
+
+    def _exact(self, target: str, source: str, *, relative: bool) -> str | None:
+        bases = [posixpath.dirname(source), ""] if relative else [""]
+        for base in bases:
+            joined = posixpath.normpath(posixpath.join(base, target)).lstrip("/")
+            for candidate in (joined, joined + ".md"):
+                hit = self._paths.get(candidate.lower())
+                if hit:
+                    return hit
+        return None
+
+    def _pick(self, candidates: set[str], target: str, source: str, via: str = "name") -> Resolution:
+        if "/" in target and via == "name":
+            tail = "/" + target.lower().removesuffix(".md")
+            candidates = {c for c in candidates if ("/" + c.lower()).removesuffix(".md").endswith(tail)}
+        if not candidates:
+            return Resolution(None, "unresolved")
+        ranked = sorted(candidates, key=lambda c: _distance(posixpath.dirname(source), c))
+        return Resolution(ranked[0], via, tuple(ranked) if len(ranked) > 1 else ())
+
+
+def _distance(folder: str, candidate: str) -> tuple[int, int, str]:
+    """Folders apart (up + down from the linking note), then path depth, then path: deterministic."""
+    a = [p for p in folder.split("/") if p]
+    b = [p for p in posixpath.dirname(candidate).split("/") if p]
+    common = 0
+    while common < min(len(a), len(b)) and a[common] == b[common]:
+        common += 1
+    return (len(a) - common) + (len(b) - common), len(b), candidate
+
+
+def resolver_for(notes: list[Note]) -> LinkResolver:
+    resolver = LinkResolver()
+    for note in notes:
+        resolver.add(note.path, note.aliases)
+    return resolver

@@ -1,0 +1,59 @@
+"""The library face of overlay: what the CLI (and any other front-end) calls. Computing only, no rendering."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graph import GraphFileError, LinkGraph
+from overlay.embedding import Embedder, embedder_name, make_embedder
+from overlay.errors import NotIndexed
+from overlay.indexer import Indexer, IndexReport, Progress
+from overlay.search import SearchResult, dense_search
+from overlay.settings import Settings
+from overlay.store import VectorStore
+from vault_sync import Manifest
+
+
+def index(settings: Settings, progress: Progress | None = None) -> IndexReport:
+    return Indexer(settings).run(progress)
+
+
+def status(settings: Settings) -> dict[str, Any]:
+    """Read-only, fast: the manifest alone (graph figures are recorded there at each index)."""
+    if not settings.manifest_path.is_file():
+        raise NotIndexed(f"no index yet for {settings.vault}")
+    manifest = Manifest(settings.manifest_path)
+    try:
+        counts = manifest.counts()
+        graph_stats = manifest.meta("graph_stats", {}) or {}
+        return {
+            "vault": str(settings.vault),
+            "notes": counts["notes"],
+            "chunks": counts["chunks"],
+            "links": graph_stats.get("links", 0),
+            "unresolved_links": graph_stats.get("unresolved_links", 0),
+            "skipped": manifest.skipped(),
+            "embedding_model": manifest.meta("embedding_model") or embedder_name(settings),
+            "last_index": manifest.meta("last_index"),
+            "state_dir": str(settings.state_dir),
+        }
+    finally:
+        manifest.close()
+
+
+def search(settings: Settings, query: str, k: int = 10, *, include_answers: bool = False,
+           embedder: Embedder | None = None) -> list[SearchResult]:
+    if not settings.manifest_path.is_file():
+        raise NotIndexed(f"no index yet for {settings.vault}")
+    embedder = embedder or make_embedder(settings)
+    store = VectorStore(settings, embedder.name, embedder.dim)
+    return dense_search(store, embedder, query, k, include_answers=include_answers)
+
+
+def load_graph(settings: Settings) -> LinkGraph:
+    try:
+        return LinkGraph.load(settings.graph_path)
+    except FileNotFoundError:
+        raise NotIndexed(f"no link graph yet for {settings.vault}") from None
+    except GraphFileError as exc:
+        raise NotIndexed(f"{exc}", hint="run `overlay index` to rebuild it") from None

@@ -1,0 +1,116 @@
+"""Notes -> chunks: one per heading section, the heading path as context, long sections split by llama-index's
+SentenceSplitter. Chunk ids hash the path and the text, so an edit re-embeds only the sections it touched and
+a replayed batch finds its chunks already stored."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from vault_sync import Note
+from vault_sync.markdown import WIKILINK, mask_code
+
+_CALLOUT_HEAD = re.compile(r"^(?:>[ \t]*)+\[![^\]\s]+\][+-]?[ \t]*(.*)$")
+_QUOTE = re.compile(r"^(?:>[ \t]?)+", re.MULTILINE)
+_BLOCK_ID = re.compile(r"[ \t]+\^[A-Za-z0-9-]+[ \t]*$|^\^[A-Za-z0-9-]+[ \t]*$", re.MULTILINE)
+_HEADING_LINE = re.compile(r"^(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
+_BLANKS = re.compile(r"\n{3,}")
+_ATTACHMENT = re.compile(r"\.(png|jpe?g|gif|svg|webp|bmp|pdf|mp3|mp4|webm|wav|ogg|m4a|mov|excalidraw)$", re.I)
+CHARS_PER_TOKEN = 2.5  # cheap pre-check; the splitter counts real tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    id: str
+    path: str
+    title: str
+    heading: str  # the nearest heading, as `[[path#heading]]` wants it; "" before the first heading
+    heading_path: tuple[str, ...]
+    text: str  # what is embedded and stored: "Title > H1 > H2" then the section text
+    text_hash: str
+    ordinal: int
+    line: int  # file line where the section starts
+
+
+def clean_for_index(text: str) -> str:
+    """Text as a reader sees it: callout markers, block ids and link brackets removed; embeds of attachments
+    dropped, embeds of notes kept as their name (embedded content is linked, not copied)."""
+    lines = []
+    for line in text.split("\n"):
+        head = _CALLOUT_HEAD.match(line)
+        lines.extend(["", head.group(1)] if head else [line])
+    text = _QUOTE.sub("", "\n".join(lines))
+    text = WIKILINK.sub(_link_label, text)
+    text = _BLOCK_ID.sub("", text)
+    return _BLANKS.sub("\n\n", text).strip()
+
+
+def _link_label(m: re.Match[str]) -> str:
+    inner = m.group(2).replace("\\|", "|")
+    target, _, alias = inner.partition("|")
+    if m.group(1) and _ATTACHMENT.search(target.split("#")[0].strip()):
+        return ""
+    if alias.strip():
+        return alias.strip()
+    name, _, sub = target.partition("#")
+    return f"{name.strip()} > {sub.lstrip('^').strip()}" if sub else name.strip()
+
+
+def sections(note: Note) -> list[tuple[tuple[str, ...], int, str]]:
+    """-> [(heading path, file line, raw section text)] in document order; headings inside code are ignored."""
+    raw_lines = note.body.split("\n")
+    masked_lines = mask_code(note.body).split("\n")
+    out: list[tuple[tuple[str, ...], int, str]] = []
+    stack: list[tuple[int, str]] = []
+    start, current = 0, []
+    for i, (raw, masked) in enumerate(zip(raw_lines, masked_lines, strict=True)):
+        m = _HEADING_LINE.match(masked)
+        if m:
+            out.append((tuple(t for _, t in stack), note.body_line + start, "\n".join(current)))
+            level = len(m.group(1))
+            stack = [(lv, t) for lv, t in stack if lv < level] + [(level, _heading_text(m.group(2)))]
+            start, current = i, []
+        else:
+            current.append(raw)
+    out.append((tuple(t for _, t in stack), note.body_line + start, "\n".join(current)))
+    return out
+
+
+def _heading_text(text: str) -> str:
+    return WIKILINK.sub(_link_label, text).strip()
+
+
+def chunk_note(note: Note, *, max_tokens: int = 384, overlap: int = 48) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    seen: dict[str, int] = {}
+    for heading_path, line, raw in sections(note):
+        body = clean_for_index(raw)
+        if not body and not heading_path:
+            continue
+        crumb = " > ".join((note.title, *heading_path))
+        for piece in _split(body, max_tokens, overlap) if body else [""]:
+            text = f"{crumb}\n\n{piece}".strip()
+            text_hash = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+            n = seen.get(text_hash, 0)
+            seen[text_hash] = n + 1
+            cid = hashlib.sha1(f"{note.path}\x00{text_hash}\x00{n}".encode("utf-8", "surrogatepass")).hexdigest()
+            chunks.append(Chunk(cid[:24], note.path, note.title, heading_path[-1] if heading_path else "",
+                                heading_path, text, text_hash, len(chunks), line))
+    return chunks
+
+
+def _split(text: str, max_tokens: int, overlap: int) -> list[str]:
+    if len(text) <= max_tokens * CHARS_PER_TOKEN:
+        return [text]
+    return [t for t in _splitter(max_tokens, overlap).split_text(text) if t.strip()]
+
+
+@lru_cache(maxsize=4)
+def _splitter(max_tokens: int, overlap: int):
+    from llama_index.core.node_parser import (
+        SentenceSplitter,  # lazy: ~1 s import, needed for long sections only
+    )
+
+    return SentenceSplitter(chunk_size=max_tokens, chunk_overlap=overlap, paragraph_separator="\n\n")

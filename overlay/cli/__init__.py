@@ -1,0 +1,58 @@
+"""`overlay` command line: parse flags, call overlay.app, render. Nothing here computes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from overlay.errors import OverlayError
+from overlay.settings import load_settings
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def vault_options(func):
+    """--vault / --json / --debug on every command; OverlayError becomes one line plus a hint, exit 1."""
+
+    @click.option("--vault", type=click.Path(path_type=Path, file_okay=False), default=None,
+                  help="Vault folder (default: $OVERLAY_VAULT, else the nearest parent holding .obsidian/).")
+    @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+    @click.option("--debug", is_flag=True, envvar="OVERLAY_DEBUG", help="Show the full traceback on errors.")
+    @functools.wraps(func)
+    def wrapper(vault: Path | None, as_json: bool, debug: bool, **kwargs: Any) -> None:
+        try:
+            settings = load_settings(vault)
+            func(settings=settings, as_json=as_json, **kwargs)
+        except OverlayError as exc:
+            if debug:
+                raise
+            err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            if exc.hint:
+                err.print(f"[dim]hint: {exc.hint}[/]", highlight=False)
+            sys.exit(1)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="overlay")
+def main() -> None:
+    """Local-first AI overlay for an Obsidian vault."""
+
+
+def _register() -> None:
+    from overlay.cli import graph_cmd, index_cmd, search_cmd  # noqa: F401  (commands attach themselves)
+
+
+_register()

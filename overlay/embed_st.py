@@ -1,0 +1,40 @@
+"""Any sentence-transformers model by hub id (already in the local cache) or local path. The one module that
+imports sentence_transformers. e5-family models get their "query: " / "passage: " prefixes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from overlay.embedding import normalise
+from overlay.errors import EmbeddingError
+
+
+class SentenceTransformerEmbedder:
+    def __init__(self, model: str, *, name: str, batch_size: int = 64, device: str | None = None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never fetch weights at run time
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(model, device=device)
+        except Exception as exc:  # the library raises OSError, ValueError, HF errors...
+            raise EmbeddingError(f"cannot load sentence-transformers model {model!r}: {exc}".splitlines()[0],
+                                 hint="give a local model folder, or a hub id already in your HF cache") from None
+        self.name = name
+        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        self._batch = max(1, batch_size)
+        e5 = "e5" in model.lower()
+        self._query_prefix, self._doc_prefix = ("query: ", "passage: ") if e5 else ("", "")
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode([self._doc_prefix + t for t in texts], batch_size=self._batch,
+                                     normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True)
+        return normalise(vectors)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        vec = self._model.encode([self._query_prefix + text], normalize_embeddings=True, convert_to_numpy=True)
+        return normalise(vec)[0]

@@ -1,0 +1,38 @@
+"""A small error tree, converted to one clear line (plus a hint) at the CLI edge."""
+
+from __future__ import annotations
+
+
+class OverlayError(Exception):
+    """Base for errors shown to the user. `hint` says what to do about it."""
+
+    hint: str | None = None
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        if hint:
+            self.hint = hint
+
+
+class VaultNotFound(OverlayError):
+    hint = "pass --vault PATH, set OVERLAY_VAULT, or run inside a folder that holds .obsidian/"
+
+
+class ConfigError(OverlayError):
+    hint = "check <vault>/.overlay/config.toml and OVERLAY_* variables"
+
+
+class IndexLocked(OverlayError):
+    hint = "another `overlay index` or `overlay watch` is writing; wait for it or stop it"
+
+
+class NotIndexed(OverlayError):
+    hint = "run `overlay index` first"
+
+
+class EmbeddingError(OverlayError):
+    hint = "check the `embedding_model` setting (see README: Embedding models)"
+
+
+class StoreError(OverlayError):
+    hint = "check `chroma_url` / the state dir; `overlay index` repairs a missing local store"

@@ -1,0 +1,47 @@
+"""Dense search over the index: one result per note section, the best chunk of a section first."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from overlay.embedding import Embedder
+from overlay.store import Hit
+
+SNIPPET_CHARS = 240
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    path: str
+    heading: str
+    score: float
+    snippet: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def snippet(document: str, limit: int = SNIPPET_CHARS) -> str:
+    """The chunk text without its breadcrumb line, on one line, cut at a word boundary."""
+    body = document.split("\n\n", 1)[1] if "\n\n" in document else document
+    flat = " ".join(body.split())
+    return flat if len(flat) <= limit else flat[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def group_sections(hits: list[Hit], k: int) -> list[SearchResult]:
+    best: dict[tuple[str, str], SearchResult] = {}
+    for hit in hits:
+        key = (hit.metadata.get("path", ""), hit.metadata.get("heading", ""))
+        if key not in best or hit.score > best[key].score:
+            best[key] = SearchResult(key[0], key[1], round(hit.score, 4), snippet(hit.document))
+    return sorted(best.values(), key=lambda r: -r.score)[:k]
+
+
+def dense_search(store: Any, embedder: Embedder, query: str, k: int = 10,
+                 include_answers: bool = False) -> list[SearchResult]:
+    if not query.strip():
+        return []
+    where = None if include_answers else {"answer": False}
+    hits = store.query(embedder.embed_query(query), k * 4, where=where)
+    return group_sections(hits, k)

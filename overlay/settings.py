@@ -1,0 +1,107 @@
+"""Settings, read in one place: defaults < <state>/config.toml < OVERLAY_* environment < CLI flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from overlay.errors import ConfigError, VaultNotFound
+
+DEFAULT_EMBEDDING = "use-multilingual-v3"
+
+
+@dataclass(frozen=True)
+class Settings:
+    vault: Path
+    state_dir: Path
+    embedding_model: str = DEFAULT_EMBEDDING  # or "minilm", or any sentence-transformers id / local path
+    embedding_batch: int = 64
+    embedding_device: str | None = None  # sentence-transformers device ("cuda", "cpu"); None = auto
+    max_file_bytes: int = 5 * 1024 * 1024
+    ignore: tuple[str, ...] = ()  # globs relative to the vault, e.g. "Templates/", "*.excalidraw.md"
+    chunk_tokens: int = 384
+    chunk_overlap: int = 48
+    chroma_url: str | None = None  # "http://host:port" uses a Chroma server instead of the embedded store
+    answers_folder: str = "Overlay"
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.state_dir / "manifest.sqlite"
+
+    @property
+    def graph_path(self) -> Path:
+        return self.state_dir / "graph.json"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.state_dir / "chroma"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.state_dir / "writer.lock"
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name not in ("vault", "state_dir", "extra")}
+
+
+def find_vault(start: Path | None = None) -> Path:
+    """--vault, else OVERLAY_VAULT, else the nearest parent folder holding .obsidian/."""
+    if start is None and os.environ.get("OVERLAY_VAULT"):
+        start = Path(os.environ["OVERLAY_VAULT"])
+    if start is not None:
+        vault = start.expanduser().resolve()
+        if not vault.is_dir():
+            raise VaultNotFound(f"vault folder not found: {vault}")
+        return vault
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".obsidian").is_dir():
+            return folder
+    raise VaultNotFound(f"no vault given and no .obsidian/ folder in {here} or its parents")
+
+
+def load_settings(vault: Path | None = None, **overrides: Any) -> Settings:
+    root = find_vault(vault)
+    state = Path(os.environ.get("OVERLAY_STATE_DIR") or root / ".overlay").expanduser().resolve()
+    values: dict[str, Any] = {}
+    values.update(_read_toml(state / "config.toml"))
+    values.update(_read_env())
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = sorted(set(values) - set(_FIELDS))
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(_FIELDS))}")
+    return Settings(vault=root, state_dir=state, **{k: _coerce(k, v) for k, v in values.items()})
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return data.get("overlay", data)
+
+
+def _read_env() -> dict[str, Any]:
+    return {name: os.environ[f"OVERLAY_{name.upper()}"] for name in _FIELDS if f"OVERLAY_{name.upper()}" in os.environ}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    default = _FIELDS[name].default
+    try:
+        if isinstance(default, bool):
+            return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, tuple):
+            items = value if isinstance(value, list | tuple) else str(value).split(",")
+            return tuple(str(v).strip() for v in items if str(v).strip())
+        return None if value in ("", None) else str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting {name}: cannot use {value!r} (expected {type(default).__name__})") from None

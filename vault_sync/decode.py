@@ -1,0 +1,83 @@
+"""Bytes -> text for vault files that arrive in every state real vaults contain.
+
+Hand-written on purpose: charset detectors (charset-normalizer, chardet) guess per file with no notion of *certain*,
+and ftfy only repairs the Windows/Latin-1 family by default. The rules here are few and each is certain or reported.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+# UTF-8 text that was decoded with one of these and saved again as UTF-8 round-trips exactly back.
+_MOJIBAKE_CODECS = ("mac_roman", "cp1252")
+
+
+class UndecodableFile(ValueError):
+    """The bytes are not a text note (binary junk, or no encoding fits)."""
+
+
+class Decoded(NamedTuple):
+    text: str
+    encoding: str
+    note: str | None  # a human sentence when anything was guessed or repaired
+
+
+def decode_bytes(raw: bytes) -> Decoded:
+    """Decode a note: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1251 reported as a guess.
+
+    Afterwards, mojibake from a UTF-8 file read as Mac-Roman or Windows-1252 is reversed when the reversal is exact.
+    """
+    if raw.startswith(b"\xef\xbb\xbf"):
+        text, enc, note = raw[3:].decode("utf-8", errors="strict"), "utf-8-sig", None
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text, enc, note = raw.decode("utf-16"), "utf-16", None
+    else:
+        _reject_binary(raw)
+        try:
+            text, enc, note = raw.decode("utf-8"), "utf-8", None
+        except UnicodeDecodeError as exc:
+            text, enc = _decode_cp1251(raw, exc)
+            note = f"not valid UTF-8 (byte {exc.start}); decoded as cp1251, a guess"
+    repaired, codec = repair_mojibake(text)
+    if codec:
+        note = (note + "; " if note else "") + f"mojibake repaired (UTF-8 text that had been read as {codec})"
+    return Decoded(repaired, enc, note)
+
+
+def _reject_binary(raw: bytes) -> None:
+    head = raw[:8192]
+    if b"\x00" in head:
+        raise UndecodableFile("binary content (NUL bytes): not a text note")
+    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+    if head and controls / len(head) > 0.05:
+        raise UndecodableFile(f"binary content ({controls} control bytes in the first {len(head)}): not a text note")
+
+
+def _decode_cp1251(raw: bytes, utf8_error: UnicodeDecodeError) -> tuple[str, str]:
+    try:
+        text = raw.decode("cp1251")
+    except UnicodeDecodeError:
+        raise UndecodableFile(f"not UTF-8 ({utf8_error.reason} at byte {utf8_error.start}) nor cp1251") from None
+    letters = [c for c in text if c.isalpha() and not c.isascii()]
+    if letters and sum(1 for c in letters if _CYRILLIC.match(c)) / len(letters) < 0.8:
+        raise UndecodableFile(f"not UTF-8 ({utf8_error.reason} at byte {utf8_error.start}); cp1251 does not fit")
+    return text, "cp1251"
+
+
+def repair_mojibake(text: str) -> tuple[str, str | None]:
+    """Undo `utf8_bytes.decode(codec)` when it is certain: the whole text re-encodes under the codec and the
+    bytes are valid UTF-8 that differs from the input. Real text in any language almost never survives both
+    (Cyrillic cannot be encoded by either codec; Western accents re-encode to invalid UTF-8), so this is safe.
+    Returns (text, codec or None)."""
+    if text.isascii() or _CYRILLIC.search(text):
+        return text, None
+    for codec in _MOJIBAKE_CODECS:
+        try:
+            fixed = text.encode(codec).decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            continue
+        if fixed != text:
+            return fixed, codec
+    return text, None

@@ -1,0 +1,46 @@
+"""Read one vault file into a `Note`, or say precisely why it was skipped."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from vault_sync.decode import UndecodableFile, decode_bytes
+from vault_sync.note import Note
+from vault_sync.parser import CanvasError, parse_canvas, parse_note
+
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+
+
+class SkipFile(Exception):
+    """The file is not indexed; `str(exc)` is the reason shown to the user."""
+
+
+def read_note(root: Path, rel: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Note, str]:
+    """-> (note, encoding). Raises SkipFile for anything that cannot be indexed and FileNotFoundError if the file
+    vanished meanwhile."""
+    path = root / rel
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise SkipFile(f"too large: {size:,} bytes > limit {max_bytes:,} (setting max_file_bytes)")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise SkipFile(f"unreadable: {exc.strerror or exc}") from None
+    if not raw.strip():
+        raise SkipFile("empty file")
+    checksum = hashlib.sha256(raw).hexdigest()
+    try:
+        decoded = decode_bytes(raw)
+    except (UndecodableFile, UnicodeDecodeError) as exc:
+        raise SkipFile(str(exc)) from None
+    warnings = (f"encoding: {decoded.note}",) if decoded.note else ()
+    if rel.lower().endswith(".canvas"):
+        try:
+            note = parse_canvas(decoded.text, rel, checksum=checksum)
+        except CanvasError as exc:
+            raise SkipFile(str(exc)) from None
+        return note, decoded.encoding
+    return parse_note(decoded.text, rel, checksum=checksum, warnings=warnings), decoded.encoding
