@@ -92,7 +92,7 @@ class LinkGraph:
         for raw in attrs.get("links", []):
             link = Link(**raw)
             res = self.resolver.resolve(link, source)
-            if res.via == "self":
+            if res.path == source:  # [[#Heading]] and self-references are not graph edges
                 continue
             self._add_edge(source, self._target_node(link, res), link, res)
         for tag in attrs.get("tags", []):

@@ -56,14 +56,11 @@ def _reject_binary(raw: bytes) -> None:
 
 
 def _decode_cp1251(raw: bytes, utf8_error: UnicodeDecodeError) -> tuple[str, str]:
+    """cp1251 decodes every byte but 0x98; whatever it yields is reported to the user as a guess."""
     try:
-        text = raw.decode("cp1251")
+        return raw.decode("cp1251"), "cp1251"
     except UnicodeDecodeError:
         raise UndecodableFile(f"not UTF-8 ({utf8_error.reason} at byte {utf8_error.start}) nor cp1251") from None
-    letters = [c for c in text if c.isalpha() and not c.isascii()]
-    if letters and sum(1 for c in letters if _CYRILLIC.match(c)) / len(letters) < 0.8:
-        raise UndecodableFile(f"not UTF-8 ({utf8_error.reason} at byte {utf8_error.start}); cp1251 does not fit")
-    return text, "cp1251"
 
 
 def repair_mojibake(text: str) -> tuple[str, str | None]:

@@ -116,8 +116,9 @@ def scan_markdown_links(masked: str) -> Iterator[Link]:
 
 
 def scan_tags(masked: str) -> list[str]:
+    """Tags outside code and outside links (`[[#Heading]]`, `[x](#anchor)` are not tags)."""
     tags = []
-    for m in TAG.finditer(masked):
+    for m in TAG.finditer(MD_LINK.sub(_blank, WIKILINK.sub(_blank, masked))):
         tag = m.group(1).rstrip("/-")
         if tag and not tag.replace("/", "").isdigit():
             tags.append(tag)

@@ -158,14 +158,14 @@ def parse_canvas(text: str, path: str, *, checksum: str | None = None) -> Note:
         if node.get("type") == "file" and node.get("file"):
             links.append(_canvas_file_link(node))
     for edge in data.get("edges", []):
-        if not isinstance(edge, dict):
+        label = str(edge.get("label") or "").strip() if isinstance(edge, dict) else ""
+        if not label:  # an unlabelled edge adds nothing to the file nodes' own links
             continue
         for end in (edge.get("fromNode"), edge.get("toNode")):
             node = nodes.get(end)
             if node and node.get("type") == "file" and node.get("file"):
                 link = _canvas_file_link(node)
-                links.append(Link(link.target, "canvas", link.heading, link.block, None,
-                                  f"edge:{edge.get('label') or ''}".rstrip(":"), 0))
+                links.append(Link(link.target, "canvas", link.heading, link.block, None, f"edge:{label}", 0))
     return Note(path=path, title=_title({}, path), body=body, checksum=checksum or text_checksum(text),
                 tags=inner.tags if inner else (), headings=inner.headings if inner else (),
                 links=tuple(dict.fromkeys(links)), kind="canvas")

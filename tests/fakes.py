@@ -1,0 +1,87 @@
+"""Deterministic stand-ins for the engines: a hash embedder and an in-memory vector store with Chroma's contract."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from overlay.store import Hit, StoredChunk
+
+
+class HashEmbedder:
+    """Bag of hashed word stems: texts sharing words get similar vectors; same text, same vector, every run."""
+
+    name = "fake-hash"
+    dim = 64
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []  # how many texts each call embedded
+
+    def _vector(self, text: str) -> np.ndarray:
+        vec = np.zeros(self.dim, dtype=np.float32)
+        for word in re.findall(r"\w+", text.lower()):
+            digest = hashlib.md5(word[:5].encode()).digest()
+            vec[digest[0] % self.dim] += 1.0
+        norm = np.linalg.norm(vec)
+        return vec / norm if norm else vec
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls.append(len(texts))
+        return np.vstack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+    @property
+    def embedded(self) -> int:
+        return sum(self.calls)
+
+
+class MemoryStore:
+    """The VectorStore contract in a dict. `add` of an existing id raises, as a duplicate would be a bug."""
+
+    def __init__(self, *_args: Any) -> None:
+        self.rows: dict[str, tuple[np.ndarray, str, dict[str, Any]]] = {}
+
+    def count(self) -> int:
+        return len(self.rows)
+
+    def chunks_for_paths(self, paths: Iterable[str]) -> list[StoredChunk]:
+        wanted = set(paths)
+        return [StoredChunk(cid, m["path"], m["text_hash"]) for cid, (_, _, m) in self.rows.items()
+                if m["path"] in wanted]
+
+    def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        return {cid: self.rows[cid][0] for cid in ids if cid in self.rows}
+
+    def add(self, ids, vectors, documents, metadatas) -> None:
+        for cid, vec, doc, meta in zip(ids, vectors, documents, metadatas, strict=True):
+            assert cid not in self.rows, f"duplicate chunk id {cid}"
+            self.rows[cid] = (np.asarray(vec), doc, dict(meta))
+
+    def update_metadata(self, ids, metadatas) -> None:
+        for cid, meta in zip(ids, metadatas, strict=True):
+            vec, doc, _ = self.rows[cid]
+            self.rows[cid] = (vec, doc, dict(meta))
+
+    def delete(self, ids: Sequence[str]) -> None:
+        for cid in ids:
+            self.rows.pop(cid, None)
+
+    def query(self, vector, k: int, where: dict[str, Any] | None = None) -> list[Hit]:
+        def ok(meta: dict[str, Any]) -> bool:
+            return all(meta.get(key) == value for key, value in (where or {}).items())
+
+        scored = [Hit(cid, float(np.dot(vec, vector)), doc, meta) for cid, (vec, doc, meta) in self.rows.items()
+                  if ok(meta)]
+        return sorted(scored, key=lambda h: -h.score)[:k]
+
+    def paths(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for _, _, meta in self.rows.values():
+            out[meta["path"]] = out.get(meta["path"], 0) + 1
+        return out

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import SEEDS
+from vault_sync import UndecodableFile, decode_bytes, repair_mojibake
+
+RU = "Привет, мир! Заметка о сне и тренировках — с эмодзи 🧠 и «кавычками»."
+
+
+def test_utf8_plain_and_bom() -> None:
+    assert decode_bytes(RU.encode()) == (RU, "utf-8", None)
+    assert decode_bytes(b"\xef\xbb\xbf" + RU.encode()) == (RU, "utf-8-sig", None)
+
+
+def test_utf16_with_bom() -> None:
+    assert decode_bytes(RU.encode("utf-16")).text == RU
+
+
+def test_cp1251_is_a_reported_guess() -> None:
+    text = "Старая заметка в кодировке Windows-1251"
+    decoded = decode_bytes(text.encode("cp1251"))
+    assert decoded.text == text and decoded.encoding == "cp1251"
+    assert "cp1251" in decoded.note and "guess" in decoded.note
+
+
+@pytest.mark.parametrize("codec", ["mac_roman", "cp1252"])
+def test_mojibake_repaired_when_exact(codec: str) -> None:
+    text = "Привет — hello\n| таблица | ✔ |\n"
+    broken = text.encode("utf-8").decode(codec, errors="strict") if codec == "mac_roman" else None
+    if broken is None:
+        pytest.importorskip("encodings.cp1252")
+        try:
+            broken = text.encode("utf-8").decode("cp1252")
+        except UnicodeDecodeError:
+            broken = "ÐŸÑ€Ð¸Ð²ÐµÑ‚"  # "Привет" read as cp1252
+            text = "Привет"
+    decoded = decode_bytes(broken.encode("utf-8"))
+    assert decoded.text == text
+    assert "mojibake repaired" in decoded.note and codec in decoded.note
+
+
+@pytest.mark.parametrize("genuine", [
+    "café au lait — naïve résumé",  # Western accents: re-encode to invalid UTF-8, left alone
+    "Ångström ±5 µm, 25 °C",
+    "plain ascii",
+    "Русский текст с – тире",
+])
+def test_real_text_is_not_repaired(genuine: str) -> None:
+    assert repair_mojibake(genuine) == (genuine, None)
+
+
+@pytest.mark.parametrize(("raw", "why"), [
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "NUL"),
+    (bytes(range(1, 9)) * 200, "control bytes"),
+])
+def test_binary_junk_rejected(raw: bytes, why: str) -> None:
+    with pytest.raises(UndecodableFile, match=why):
+        decode_bytes(raw)
+
+
+def test_legacy_bytes_never_decoded_silently() -> None:
+    decoded = decode_bytes("Ünïcödé".encode("latin-1"))
+    assert decoded.encoding == "cp1251" and "a guess" in decoded.note
+    with pytest.raises(UndecodableFile, match="nor cp1251"):
+        decode_bytes(b"abc \x98\xff")
+
+
+@pytest.mark.skipif(not (SEEDS / "as-received").is_dir(), reason="the user's seed notes are not beside the repo")
+def test_users_real_files_decode_to_the_repaired_versions() -> None:
+    for received in sorted((SEEDS / "as-received").iterdir()):
+        expected = (SEEDS / "decoded" / received.name).with_suffix(".md").read_text(encoding="utf-8")
+        decoded = decode_bytes(received.read_bytes())
+        assert decoded.text == expected, received.name
+        assert "mac_roman" in decoded.note
