@@ -75,6 +75,9 @@ def sections(note: Note) -> list[tuple[tuple[str, ...], int, str]]:
         else:
             current.append(raw)
     out.append((tuple(t for _, t in stack), note.body_line + start, "\n".join(current)))
+    if out and not out[0][0]:  # the preamble starts at its first non-blank line, not at the frontmatter fence
+        lead = len(out[0][2]) - len(out[0][2].lstrip("\n"))
+        out[0] = ((), out[0][1] + out[0][2].count("\n", 0, lead), out[0][2])
     return out
 
 

@@ -23,7 +23,8 @@ class SentenceTransformerEmbedder:
             raise EmbeddingError(f"cannot load sentence-transformers model {model!r}: {exc}".splitlines()[0],
                                  hint="give a local model folder, or a hub id already in your HF cache") from None
         self.name = name
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        dim_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dim_of() or 0)
         self._batch = max(1, batch_size)
         e5 = "e5" in model.lower()
         self._query_prefix, self._doc_prefix = ("query: ", "passage: ") if e5 else ("", "")

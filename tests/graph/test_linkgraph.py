@@ -84,7 +84,7 @@ def test_save_load_roundtrip_keeps_cyrillic_and_updates(tmp_path: Path) -> None:
 def test_corrupt_graph_file_raises_clear_error(tmp_path: Path, content: str) -> None:
     path = tmp_path / "graph.json"
     path.write_text(content)
-    with pytest.raises(GraphFileError, match="graph.json"):
+    with pytest.raises(GraphFileError, match=r"graph\.json"):
         LinkGraph.load(path)
 
 

@@ -37,7 +37,7 @@ def test_wikilink_forms(src: str, expected: Link) -> None:
 def test_markdown_links_to_local_notes_only() -> None:
     text = ("[a](Other%20Note.md) [b](<sub/My Note.md#Part>) [c](https://x.org/a.md) [d](mailto:a@b.c) "
             "[e](#anchor) [f](file.pdf) ![g](pic.png)")
-    got = [(l.target, l.kind, l.heading) for l in links(text)]
+    got = [(lk.target, lk.kind, lk.heading) for lk in links(text)]
     assert got == [("Other Note.md", "markdown", None), ("sub/My Note.md", "markdown", "Part"),
                    ("pic.png", "embed", None)]
 
@@ -45,7 +45,7 @@ def test_markdown_links_to_local_notes_only() -> None:
 def test_no_links_inside_code_or_comments() -> None:
     text = ("`[[Inline]]` and\n```\n[[Fenced]] #notag\n```\n~~~md\n[[Tilde]]\n~~~\n<!-- [[Html]] -->\n"
             "%% [[Obsidian comment]] %%\n    plain [[Real]]")
-    assert [l.target for l in links(text)] == ["Real"]
+    assert [lk.target for lk in links(text)] == ["Real"]
     assert parse_note(text, "n.md").tags == ()
 
 
@@ -88,7 +88,7 @@ def test_broken_frontmatter_is_read_as_text_with_reason(bad: str) -> None:
     note = parse_note(bad, "n.md")
     assert note.frontmatter == {}
     assert note.body == bad  # nothing lost
-    assert [l.target for l in note.links] == ["Kept"]
+    assert [lk.target for lk in note.links] == ["Kept"]
     assert note.warnings and note.warnings[0].startswith("frontmatter:")
 
 
@@ -115,7 +115,7 @@ def test_typed_relations_from_frontmatter_and_inline_fields() -> None:
     text = ('---\nparent: "[[Родитель]]"\nrelated: [[Other]]\nsources: ["[[A#H]]", "[[B]]"]\ntags: ["[[NotRel]]"]\n'
             '---\nup:: [[Up Note]]\n- author:: [[Канеман]], [[Тверски]]\nInline [rel:: [[Rel]]] and (via:: [[Via]])\n'
             "plain [[Plain]]\nmood:: 7\n")
-    got = [(l.target, l.kind, l.property, l.heading) for l in links(text)]
+    got = [(lk.target, lk.kind, lk.property, lk.heading) for lk in links(text)]
     assert got == [
         ("Родитель", "property", "parent", None), ("Other", "property", "related", None),
         ("A", "property", "sources", "H"), ("B", "property", "sources", None),
@@ -130,7 +130,7 @@ def test_chat_export_callouts_and_uid_comments() -> None:
             "<!-- UID: def -->\n")
     note = parse_note(text, "chat.md")
     assert [c.type for c in note.callouts] == ["nexus_user", "nexus_agent"]
-    assert [l.target for l in note.links] == ["LoRA"]
+    assert [lk.target for lk in note.links] == ["LoRA"]
     assert "UID" not in note.body
 
 
@@ -145,7 +145,7 @@ def test_canvas_text_nodes_files_and_labelled_edges() -> None:
     assert note.kind == "canvas"
     assert "Идея" in note.body and "Группа" in note.body
     assert note.tags == ("canvas-tag",)
-    got = {(l.target, l.kind, l.heading, l.property) for l in note.links}
+    got = {(lk.target, lk.kind, lk.heading, lk.property) for lk in note.links}
     assert got == {("Граф", "link", None, None), ("A.md", "canvas", None, None), ("dir/B.md", "canvas", "Part", None),
                    ("A.md", "canvas", None, "edge:ведёт к"), ("dir/B.md", "canvas", "Part", "edge:ведёт к")}
 

@@ -1,0 +1,64 @@
+"""The same store module against a real Chroma server on loopback (`chroma run`), as a multi-machine setup would."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from overlay import app
+from overlay.settings import load_settings
+from tests.conftest import write
+
+pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path):
+    exe = Path(sys.executable).with_name("chroma")
+    if not exe.exists():
+        exe = Path(shutil.which("chroma") or "chroma")
+    port = _free_port()
+    proc = subprocess.Popen([str(exe), "run", "--path", str(tmp_path / "server-data"), "--host", "127.0.0.1",
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("chroma server did not start")
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_index_and_search_through_a_chroma_server(vault: Path, chroma_server: str) -> None:
+    write(vault, "Сон.md", "# Сон\nВзрослому спортсмену нужно 8–9 часов сна.")
+    write(vault, "GPU.md", "# Memory\nThe card has 96 GB of video memory.")
+    settings = load_settings(vault, chroma_url=chroma_server)
+    report = app.index(settings)
+    assert report.notes == 2 and report.chunks == 2
+    assert not (settings.state_dir / "chroma").exists()  # vectors live on the server
+    hits = app.search(settings, "сколько нужно спать", k=1)
+    assert hits[0].path == "Сон.md"
+    write(vault, "GPU.md", "# Memory\nThe card has 48 GB of video memory.")
+    assert app.index(settings).embedded == 1
+    assert app.search(settings, "video memory size", k=1)[0].path == "GPU.md"

@@ -1,0 +1,93 @@
+"""The CLI end to end on the example vault with the real engines: the bundled USE model and embedded Chroma."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from overlay.cli import main
+
+pytestmark = pytest.mark.integration
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import shutil
+
+    from tests.conftest import EXAMPLE_VAULT
+
+    root = tmp_path_factory.mktemp("cli") / "vault"
+    shutil.copytree(EXAMPLE_VAULT, root, ignore=shutil.ignore_patterns(".overlay"))
+    code, out = run("index", "--vault", str(root), "--json")
+    assert code == 0, out
+    report = json.loads(out)
+    assert report["new"] == report["notes"] >= 25 and report["chunks"] > report["notes"]
+    assert set(report) >= {"notes", "new", "modified", "deleted", "moved", "unchanged", "chunks", "skipped",
+                           "seconds"}
+    return root
+
+
+def test_second_index_changes_nothing(indexed: Path) -> None:
+    code, out = run("index", "--vault", str(indexed), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["embedded"] == 0 and report["unchanged"] == report["notes"]
+
+
+def test_status_json(indexed: Path) -> None:
+    code, out = run("status", "--vault", str(indexed), "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert data["embedding_model"] == "use-multilingual-v3"
+    assert data["links"] > 50 and data["unresolved_links"] >= 2 and data["skipped"] == []
+    assert data["last_index"]["seconds"] > 0
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("сколько видеопамяти нужно для 32B модели в 4 битах", "LLM/Квантизация GGUF.md"),
+    ("как понять по пульсу утром что пора отдохнуть", "Спорт/Восстановление и сон.md"),
+    ("how do I switch off the reasoning block of the model", "LLM/Qwen3.md"),
+    ("when does the nightly backup run", "Hardware/Home server.md"),
+])
+def test_search_finds_the_right_note_in_both_languages(indexed: Path, query: str, expected: str) -> None:
+    code, out = run("search", query, "--vault", str(indexed), "--k", "5", "--json")
+    hits = json.loads(out)
+    assert code == 0
+    assert set(hits[0]) == {"path", "heading", "score", "snippet"}
+    assert expected in [h["path"] for h in hits], [h["path"] for h in hits]
+    assert len({(h["path"], h["heading"]) for h in hits}) == len(hits)  # one result per section
+
+
+def test_answer_notes_excluded_unless_asked(indexed: Path) -> None:
+    query = "какую квантизацию выбрать для Qwen3-32B на RTX 6000"
+    _, out = run("search", query, "--vault", str(indexed), "--k", "10", "--json")
+    assert all(not h["path"].startswith("Overlay/") for h in json.loads(out))
+    _, out = run("search", query, "--vault", str(indexed), "--k", "10", "--json", "--include-answers")
+    assert any(h["path"].startswith("Overlay/") for h in json.loads(out))
+
+
+@pytest.mark.parametrize("fmt", ["json", "graphml", "gexf"])
+def test_graph_export(indexed: Path, tmp_path: Path, fmt: str) -> None:
+    target = tmp_path / f"graph.{fmt}"
+    code, _ = run("graph", "export", "--vault", str(indexed), "--format", fmt, "-o", str(target))
+    text = target.read_text(encoding="utf-8")
+    assert code == 0 and "LLM/Qwen3.md" in text
+    if fmt == "json":
+        data = json.loads(text)
+        kinds = {n["kind"] for n in data["nodes"]}
+        assert kinds >= {"note", "tag", "unresolved", "attachment"}
+
+
+def test_errors_are_one_clear_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["status", "--vault", str(tmp_path / "missing")])
+    assert result.exit_code == 1
+    assert "error: vault folder not found" in result.output and "Traceback" not in result.output
+    result = CliRunner().invoke(main, ["search", "x", "--vault", str(tmp_path)])
+    assert result.exit_code == 1 and "no index yet" in result.output and "hint: run `overlay index`" in result.output
