@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from graph import GraphFileError, LinkGraph
+from overlay.chunkstore import ChunkStore
 from overlay.embedding import Embedder, embedder_name, make_embedder
 from overlay.errors import NotIndexed
 from overlay.indexer import Indexer, IndexReport, Progress
@@ -47,7 +48,11 @@ def search(settings: Settings, query: str, k: int = 10, *, include_answers: bool
         raise NotIndexed(f"no index yet for {settings.vault}")
     embedder = embedder or make_embedder(settings)
     store = VectorStore(settings, embedder.name, embedder.dim)
-    return dense_search(store, embedder, query, k, include_answers=include_answers)
+    texts = ChunkStore(settings.chunks_path)
+    try:
+        return dense_search(store, texts, embedder, query, k, include_answers=include_answers)
+    finally:
+        texts.close()
 
 
 def load_graph(settings: Settings) -> LinkGraph:

@@ -88,20 +88,30 @@ def _heading_text(text: str) -> str:
 def chunk_note(note: Note, *, max_tokens: int = 384, overlap: int = 48) -> list[Chunk]:
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
-    for heading_path, line, raw in sections(note):
-        body = clean_for_index(raw)
-        if not body and not heading_path:
-            continue
-        crumb = " > ".join((note.title, *heading_path))
+    parts = [(path, line, clean_for_index(raw)) for path, line, raw in sections(note)]
+    if any(body for *_, body in parts):
+        parts = [p for p in parts if p[2]]
+    else:  # a note of headings only is still findable by its first heading
+        parts = [p for p in parts if p[0]][:1]
+    for heading_path, line, body in parts:
+        crumb = " > ".join(_breadcrumb(note.title, heading_path))
         for piece in _split(body, max_tokens, overlap) if body else [""]:
             text = f"{crumb}\n\n{piece}".strip()
             text_hash = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
             n = seen.get(text_hash, 0)
             seen[text_hash] = n + 1
-            cid = hashlib.sha1(f"{note.path}\x00{text_hash}\x00{n}".encode("utf-8", "surrogatepass")).hexdigest()
-            chunks.append(Chunk(cid[:24], note.path, note.title, heading_path[-1] if heading_path else "",
-                                heading_path, text, text_hash, len(chunks), line))
+            key = f"{note.path}\x00{text_hash}\x00{n}".encode("utf-8", "surrogatepass")
+            chunks.append(Chunk(hashlib.sha1(key).hexdigest()[:24], note.path, note.title,
+                                heading_path[-1] if heading_path else "", heading_path, text, text_hash,
+                                len(chunks), line))
     return chunks
+
+
+def _breadcrumb(title: str, heading_path: tuple[str, ...]) -> tuple[str, ...]:
+    """"Title > H1 > H2", without repeating an H1 that only restates the title."""
+    if heading_path and heading_path[0].casefold() == title.casefold():
+        heading_path = heading_path[1:]
+    return (title, *heading_path)
 
 
 def _split(text: str, max_tokens: int, overlap: int) -> list[str]:

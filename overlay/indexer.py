@@ -14,6 +14,7 @@ from typing import Any
 
 from graph import GraphFileError, LinkGraph
 from overlay.chunking import Chunk, chunk_note
+from overlay.chunkstore import ChunkStore
 from overlay.embedding import Embedder, embedder_name, make_embedder
 from overlay.lock import writer_lock
 from overlay.settings import Settings
@@ -73,17 +74,20 @@ class Indexer:
     def run(self, progress: Progress | None = None) -> IndexReport:
         with writer_lock(self.settings.lock_path, "index"):
             manifest = Manifest(self.settings.manifest_path)
+            texts = ChunkStore(self.settings.chunks_path)
             try:
-                return _Run(self, manifest, progress or (lambda *_: None)).execute()
+                return _Run(self, manifest, texts, progress or (lambda *_: None)).execute()
             finally:
+                texts.close()
                 manifest.close()
 
 
 class _Run:
     """One pass of the index; holds the per-run bookkeeping so that Indexer stays small."""
 
-    def __init__(self, indexer: Indexer, manifest: Manifest, progress: Progress) -> None:
-        self.ix, self.s, self.manifest, self.progress = indexer, indexer.settings, manifest, progress
+    def __init__(self, indexer: Indexer, manifest: Manifest, texts: ChunkStore, progress: Progress) -> None:
+        self.ix, self.s, self.progress = indexer, indexer.settings, progress
+        self.manifest, self.texts = manifest, texts
         self.t0 = time.perf_counter()
         self.report = IndexReport()
         self.pending: list[Entry] = []
@@ -197,11 +201,11 @@ class _Run:
 
             matrix = np.vstack([*rows, *(embedded if embedded is not None else [])])
             ordered = [*reusable, *fresh]
-            self.ix.store.add([c.id for c in ordered], matrix, [c.text for c in ordered],
-                              [_metadata(c, notes[c.path]) for c in ordered])
+            self.ix.store.add([c.id for c in ordered], matrix, [_metadata(c, notes[c.path]) for c in ordered])
         kept = [c for cid, c in wanted.items() if cid in stored_ids]
         if kept:
             self.ix.store.update_metadata([c.id for c in kept], [_metadata(c, notes[c.path]) for c in kept])
+        self.texts.replace_paths(paths, list(wanted.values()))
         self.report.embedded += len(fresh)
         self.report.reused += len(reusable)
 
@@ -210,6 +214,7 @@ class _Run:
             return
         stored = self.ix.store.chunks_for_paths(deleted)
         self.ix.store.delete([c.id for c in stored])
+        self.texts.replace_paths(deleted, [])
         self.graph.apply(deletes=deleted)
         self.pending_deletes += deleted
 
@@ -249,10 +254,8 @@ class _Run:
 
 
 def _metadata(chunk: Chunk, note: Note) -> dict[str, Any]:
-    return {"path": chunk.path, "title": chunk.title, "heading": chunk.heading,
-            "heading_path": " > ".join(chunk.heading_path), "ordinal": chunk.ordinal, "line": chunk.line,
-            "text_hash": chunk.text_hash, "tags": " ".join(note.tags), "kind": note.kind,
-            "answer": note.frontmatter.get("type") == ANSWER_TYPE}
+    """What Chroma filters on (path, answer) and what reuse needs (text_hash); the rest is in the ChunkStore."""
+    return {"path": chunk.path, "text_hash": chunk.text_hash, "answer": note.frontmatter.get("type") == ANSWER_TYPE}
 
 
 def _placeholder(path: str) -> Note:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from overlay.chunkstore import ChunkStore
 from overlay.embedding import Embedder
 from overlay.store import Hit
 
@@ -29,19 +30,24 @@ def snippet(document: str, limit: int = SNIPPET_CHARS) -> str:
     return flat if len(flat) <= limit else flat[:limit].rsplit(" ", 1)[0] + "…"
 
 
-def group_sections(hits: list[Hit], k: int) -> list[SearchResult]:
+def group_sections(hits: list[Hit], texts: ChunkStore, k: int) -> list[SearchResult]:
+    """One result per (note, heading), the best-scoring chunk of each; hits without a text row are skipped."""
+    rows = texts.get([h.id for h in hits])
     best: dict[tuple[str, str], SearchResult] = {}
     for hit in hits:
-        key = (hit.metadata.get("path", ""), hit.metadata.get("heading", ""))
+        row = rows.get(hit.id)
+        if row is None:
+            continue
+        key = (row.path, row.heading)
         if key not in best or hit.score > best[key].score:
-            best[key] = SearchResult(key[0], key[1], round(hit.score, 4), snippet(hit.document))
+            best[key] = SearchResult(row.path, row.heading, round(hit.score, 4), snippet(row.text))
     return sorted(best.values(), key=lambda r: -r.score)[:k]
 
 
-def dense_search(store: Any, embedder: Embedder, query: str, k: int = 10,
+def dense_search(store: Any, texts: ChunkStore, embedder: Embedder, query: str, k: int = 10,
                  include_answers: bool = False) -> list[SearchResult]:
     if not query.strip():
         return []
     where = None if include_answers else {"answer": False}
     hits = store.query(embedder.embed_query(query), k * 4, where=where)
-    return group_sections(hits, k)
+    return group_sections(hits, texts, k)

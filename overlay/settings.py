@@ -34,6 +34,10 @@ class Settings:
         return self.state_dir / "manifest.sqlite"
 
     @property
+    def chunks_path(self) -> Path:
+        return self.state_dir / "chunks.sqlite"
+
+    @property
     def graph_path(self) -> Path:
         return self.state_dir / "graph.json"
 

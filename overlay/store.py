@@ -31,7 +31,6 @@ class StoredChunk:
 class Hit:
     id: str
     score: float  # cosine similarity
-    document: str
     metadata: dict[str, Any]
 
 
@@ -85,12 +84,11 @@ class VectorStore:
             out.update(zip(res["ids"], np.asarray(res["embeddings"], dtype=np.float32), strict=True))
         return out
 
-    def add(self, ids: Sequence[str], vectors: np.ndarray, documents: Sequence[str],
-            metadatas: Sequence[dict[str, Any]]) -> None:
+    def add(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict[str, Any]]) -> None:
+        """Vectors and filter fields only; texts live in the ChunkStore (see there why)."""
         for i in range(0, len(ids), self._batch):
             j = i + self._batch
-            self._col.add(ids=list(ids[i:j]), embeddings=vectors[i:j], documents=list(documents[i:j]),
-                          metadatas=list(metadatas[i:j]))
+            self._col.add(ids=list(ids[i:j]), embeddings=vectors[i:j], metadatas=list(metadatas[i:j]))
 
     def update_metadata(self, ids: Sequence[str], metadatas: Sequence[dict[str, Any]]) -> None:
         for i in range(0, len(ids), self._batch):
@@ -105,6 +103,6 @@ class VectorStore:
         if n == 0:
             return []
         res = self._col.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=min(k, n),
-                              where=where, include=["documents", "metadatas", "distances"])
-        return [Hit(cid, 1.0 - float(dist), doc or "", meta or {}) for cid, doc, meta, dist in
-                zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True)]
+                              where=where, include=["metadatas", "distances"])
+        return [Hit(cid, 1.0 - float(dist), meta or {}) for cid, meta, dist in
+                zip(res["ids"][0], res["metadatas"][0], res["distances"][0], strict=True)]

@@ -45,28 +45,27 @@ class MemoryStore:
     """The VectorStore contract in a dict. `add` of an existing id raises, as a duplicate would be a bug."""
 
     def __init__(self, *_args: Any) -> None:
-        self.rows: dict[str, tuple[np.ndarray, str, dict[str, Any]]] = {}
+        self.rows: dict[str, tuple[np.ndarray, dict[str, Any]]] = {}
 
     def count(self) -> int:
         return len(self.rows)
 
     def chunks_for_paths(self, paths: Iterable[str]) -> list[StoredChunk]:
         wanted = set(paths)
-        return [StoredChunk(cid, m["path"], m["text_hash"]) for cid, (_, _, m) in self.rows.items()
+        return [StoredChunk(cid, m["path"], m["text_hash"]) for cid, (_, m) in self.rows.items()
                 if m["path"] in wanted]
 
     def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         return {cid: self.rows[cid][0] for cid in ids if cid in self.rows}
 
-    def add(self, ids, vectors, documents, metadatas) -> None:
-        for cid, vec, doc, meta in zip(ids, vectors, documents, metadatas, strict=True):
+    def add(self, ids, vectors, metadatas) -> None:
+        for cid, vec, meta in zip(ids, vectors, metadatas, strict=True):
             assert cid not in self.rows, f"duplicate chunk id {cid}"
-            self.rows[cid] = (np.asarray(vec), doc, dict(meta))
+            self.rows[cid] = (np.asarray(vec), dict(meta))
 
     def update_metadata(self, ids, metadatas) -> None:
         for cid, meta in zip(ids, metadatas, strict=True):
-            vec, doc, _ = self.rows[cid]
-            self.rows[cid] = (vec, doc, dict(meta))
+            self.rows[cid] = (self.rows[cid][0], dict(meta))
 
     def delete(self, ids: Sequence[str]) -> None:
         for cid in ids:
@@ -76,12 +75,11 @@ class MemoryStore:
         def ok(meta: dict[str, Any]) -> bool:
             return all(meta.get(key) == value for key, value in (where or {}).items())
 
-        scored = [Hit(cid, float(np.dot(vec, vector)), doc, meta) for cid, (vec, doc, meta) in self.rows.items()
-                  if ok(meta)]
+        scored = [Hit(cid, float(np.dot(vec, vector)), meta) for cid, (vec, meta) in self.rows.items() if ok(meta)]
         return sorted(scored, key=lambda h: -h.score)[:k]
 
     def paths(self) -> dict[str, int]:
         out: dict[str, int] = {}
-        for _, _, meta in self.rows.values():
+        for _, meta in self.rows.values():
             out[meta["path"]] = out.get(meta["path"], 0) + 1
         return out

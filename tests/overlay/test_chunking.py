@@ -18,7 +18,8 @@ def test_sections_carry_heading_path_and_nearest_heading() -> None:
 
 def test_empty_sections_skipped_but_heading_only_note_kept() -> None:
     assert [c.heading for c in chunks("# Only heading\n")] == ["Only heading"]
-    assert [c.heading for c in chunks("\n\n# A\n\n# B\ntext")] == ["A", "B"]
+    assert [c.heading for c in chunks("\n\n# A\n\n# B\ntext")] == ["B"]
+    assert [c.text for c in chunks("# Note\n## Part\nx")] == ["Note > Part\n\nx"]  # H1 == title not repeated
 
 
 def test_long_section_split_with_stable_ids() -> None:

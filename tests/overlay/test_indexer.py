@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,12 @@ def snapshot(ix: FakeIndex) -> dict:
     entries = manifest.entries()
     manifest.close()
     graph = LinkGraph.load(ix.settings.graph_path)
+    texts = sqlite3.connect(ix.settings.chunks_path)
+    text_ids = sorted(r[0] for r in texts.execute("SELECT id FROM chunks"))
+    texts.close()
     return {
         "store_ids": sorted(ix.store.rows),
+        "text_ids": text_ids,
         "store_paths": ix.store.paths(),
         "manifest": sorted((e.path, e.status, e.checksum, tuple(sorted(e.chunk_ids))) for e in entries.values()),
         "graph_nodes": sorted(graph.g.nodes),
@@ -32,7 +37,7 @@ def snapshot(ix: FakeIndex) -> dict:
 def assert_consistent(ix: FakeIndex) -> None:
     snap = snapshot(ix)
     manifest_ids = sorted(cid for *_, ids in snap["manifest"] for cid in ids)
-    assert manifest_ids == snap["store_ids"], "manifest and store disagree"
+    assert manifest_ids == snap["store_ids"] == snap["text_ids"], "manifest, vectors and texts disagree"
     ok_paths = {p for p, status, *_ in snap["manifest"] if status == "ok"}
     assert set(snap["store_paths"]) <= ok_paths
 

@@ -1,0 +1,112 @@
+"""Index benchmark on a synthetic vault, with the real bundled embedding model and embedded Chroma.
+
+    .venv/bin/python bench/index_bench.py --notes 10000
+
+Prints full-index time and notes/s, the ratio of full-index time to a bare `embed_documents` of the same chunks by
+the same model in the same run (the cost of everything that is not embedding), no-change and one-edit re-index
+times (in-process like the watcher, and as a fresh `overlay index` process), search p50/p95 and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from bench.synth import EN, RU, make_vault
+from overlay.chunking import chunk_note
+from overlay.chunkstore import ChunkStore
+from overlay.embedding import make_embedder
+from overlay.indexer import Indexer
+from overlay.search import dense_search
+from overlay.settings import load_settings
+from vault_sync import read_note
+
+TARGETS = {"index_encode_ratio": 1.25, "nochange_s": 3.0, "one_edit_s": 1.0, "search_p50_ms": 50.0}
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - t0
+
+
+def cli_index(vault: Path) -> float:
+    exe = Path(sys.executable).with_name("overlay")
+    t0 = time.perf_counter()
+    subprocess.run([str(exe), "index", "--vault", str(vault), "--json"], check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--notes", type=int, default=2000)
+    ap.add_argument("--queries", type=int, default=50)
+    ap.add_argument("--dir", type=Path, default=None, help="work folder (default: a temp dir)")
+    args = ap.parse_args()
+    work = args.dir or Path(tempfile.mkdtemp(prefix="overlay-bench-"))
+    vault = work / "vault"
+    paths, gen_s = timed(lambda: make_vault(vault, args.notes))
+    settings = load_settings(vault)
+    print(f"vault: {len(paths)} notes in {vault} (generated in {gen_s:.1f}s)", flush=True)
+
+    texts = [c.text for p in paths for c in chunk_note(read_note(vault, p)[0], max_tokens=settings.chunk_tokens,
+                                                        overlap=settings.chunk_overlap)]
+    baseline = make_embedder(settings)
+    _, encode_s = timed(lambda: baseline.embed_documents(texts))
+    print(f"bare encode: {len(texts)} chunks in {encode_s:.1f}s ({len(texts) / encode_s:.0f} chunks/s)", flush=True)
+
+    indexer = Indexer(settings)
+    report, index_s = timed(indexer.run)
+    assert report.chunks == len(texts), (report.chunks, len(texts))
+    print(f"full index: {index_s:.1f}s, {len(paths) / index_s:.0f} notes/s", flush=True)
+
+    _, nochange_s = timed(Indexer(settings).run)
+    nochange_cli_s = cli_index(vault)
+    edited = vault / paths[len(paths) // 2]
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nОдна новая строка про сон и тренировки.\n",
+                      encoding="utf-8")
+    edit_report, one_edit_s = timed(indexer.run)  # warm, as the watcher runs it
+    assert edit_report.modified == 1 and edit_report.embedded >= 1
+
+    rng = random.Random(1)
+    queries = [" ".join(rng.choice(RU if i % 2 else EN) for _ in range(5)) for i in range(args.queries)]
+    store, rows = indexer.store, ChunkStore(settings.chunks_path)
+    dense_search(store, rows, indexer.embedder, "warm up", 10)
+    lat = []
+    for q in queries:
+        _, s = timed(lambda q=q: dense_search(store, rows, indexer.embedder, q, 10))
+        lat.append(s * 1000)
+    lat.sort()
+    # Last, as it writes from another process (an open embedded Chroma client does not see such writes).
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nИ ещё одна.\n", encoding="utf-8")
+    one_edit_cli_s = cli_index(vault)  # a fresh process: imports and model load included
+    figures = {
+        "notes": len(paths), "chunks": len(texts),
+        "full_index_s": round(index_s, 2), "notes_per_s": round(len(paths) / index_s, 1),
+        "bare_encode_s": round(encode_s, 2), "index_encode_ratio": round(index_s / encode_s, 3),
+        "nochange_s": round(nochange_s, 3), "nochange_cli_s": round(nochange_cli_s, 3),
+        "one_edit_s": round(one_edit_s, 3), "one_edit_cli_s": round(one_edit_cli_s, 3),
+        "search_p50_ms": round(statistics.median(lat), 1), "search_p95_ms": round(lat[int(0.95 * (len(lat) - 1))], 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    print(json.dumps(figures, indent=2))
+    for key, limit in TARGETS.items():
+        verdict = "ok" if figures[key] <= limit else "MISSED"
+        print(f"target {key} <= {limit}: {figures[key]} {verdict}")
+
+
+if __name__ == "__main__":
+    main()

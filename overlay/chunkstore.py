@@ -1,0 +1,66 @@
+"""Chunk texts and their places in the vault, in sqlite beside the manifest.
+
+Chroma holds only vectors and the few fields it filters on: its document store builds a full-text index that
+cost ~40 % of the write time here, and retrieval needs the texts (snippets, BM25, prompts) without a round-trip
+to a possibly remote Chroma server. Rows are keyed by content-addressed chunk id, so a replayed batch rewrites the
+same rows; per-path pruning removes what a crashed run left behind.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from overlay.chunking import Chunk
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY, path TEXT NOT NULL, heading TEXT NOT NULL, heading_path TEXT NOT NULL,
+    ordinal INTEGER NOT NULL, line INTEGER NOT NULL, text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRow:
+    id: str
+    path: str
+    heading: str
+    heading_path: str
+    ordinal: int
+    line: int
+    text: str
+
+
+class ChunkStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def replace_paths(self, paths: Iterable[str], chunks: Sequence[Chunk]) -> None:
+        """Make the rows of `paths` exactly `chunks` (one transaction)."""
+        with self._db:
+            self._db.executemany("DELETE FROM chunks WHERE path = ?", [(p,) for p in set(paths)])
+            self._db.executemany(
+                "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(c.id, c.path, c.heading, " > ".join(c.heading_path), c.ordinal, c.line, c.text) for c in chunks])
+
+    def get(self, ids: Sequence[str]) -> dict[str, ChunkRow]:
+        out: dict[str, ChunkRow] = {}
+        for i in range(0, len(ids), 500):
+            part = list(ids[i:i + 500])
+            marks = ",".join("?" * len(part))
+            for row in self._db.execute(f"SELECT * FROM chunks WHERE id IN ({marks})", part):
+                out[row[0]] = ChunkRow(*row)
+        return out
+
+    def count(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
