@@ -6,15 +6,19 @@ found again by path on the replay, reused instead of re-embedded, and anything s
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from graph import GraphFileError, LinkGraph
-from overlay.chunking import Chunk, chunk_note
+from overlay import chunksync
+from overlay.chunking import chunk_note
 from overlay.chunkstore import ChunkStore
+from overlay.embed_worker import EmbedWorker
 from overlay.embedding import Embedder, embedder_name, make_embedder
 from overlay.lock import writer_lock
 from overlay.settings import Settings
@@ -24,7 +28,7 @@ from vault_sync import ChangeSet, Entry, Manifest, Note, SkipFile, diff, file_ch
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 BATCH_NOTES = 128
 CHECKPOINT_S = 60.0
-ANSWER_TYPE = "overlay-answer"
+WORKER_MIN_NOTES = 300  # below this, a worker process costs more to start than it saves
 
 
 @dataclass
@@ -47,14 +51,19 @@ class IndexReport:
 
 
 class Indexer:
-    """Owns one vault's index. Engines are created on first need, so a no-change run never loads a model."""
+    """Owns one vault's index. Engines are created on first need, so a no-change run never loads a model; the
+    graph stays in memory between runs of one Indexer (the watcher's case) while graph.json is unchanged."""
 
     def __init__(self, settings: Settings, *, embedder: Embedder | None = None,
                  store_factory: Callable[[Settings, str, int], Any] = VectorStore) -> None:
         self.settings = settings
         self._embedder = embedder
+        self._injected = embedder is not None
         self._store_factory = store_factory
         self._store: Any = None
+        self.worker: EmbedWorker | None = None
+        self.graph: LinkGraph | None = None
+        self.graph_stamp: tuple[int, int] | None = None
 
     @property
     def embedder(self) -> Embedder:
@@ -68,8 +77,17 @@ class Indexer:
     @property
     def store(self) -> Any:
         if self._store is None:
-            self._store = self._store_factory(self.settings, self.embedder.name, self.embedder.dim)
+            source = self._embedder or self.worker or self.embedder
+            self._store = self._store_factory(self.settings, source.name, source.dim)
         return self._store
+
+    def submitter(self, notes: int) -> chunksync.Submit:
+        """Big jobs embed in a worker process (overlapping Chroma writes); small ones and fakes embed inline."""
+        if not self._injected and self._embedder is None and notes >= WORKER_MIN_NOTES:
+            if self.worker is None:
+                self.worker = EmbedWorker(self.settings)
+            return self.worker.submit
+        return lambda texts: chunksync.done(self.embedder.embed_documents(texts))
 
     def run(self, progress: Progress | None = None) -> IndexReport:
         with writer_lock(self.settings.lock_path, "index"):
@@ -78,6 +96,9 @@ class Indexer:
             try:
                 return _Run(self, manifest, texts, progress or (lambda *_: None)).execute()
             finally:
+                if self.worker is not None:
+                    self.worker.close()
+                    self.worker = None
                 texts.close()
                 manifest.close()
 
@@ -93,31 +114,35 @@ class _Run:
         self.pending: list[Entry] = []
         self.pending_deletes: list[str] = []
         self.graph: LinkGraph | None = None
+        self.graph_upserts: list[Note] = []  # applied in one go at each checkpoint: one relink per note
+        self.graph_deletes: list[str] = []
+        self.attachments: set[str] | None = None
 
     def execute(self) -> IndexReport:
         known = self.manifest.entries()
         scan = scan_vault(self.s.vault, ignore=self.s.ignore, extra_ignored_dirs=(self.s.state_dir,))
         cs = diff(scan.notes, known, lambda p: file_checksum(self.s.vault / p))
         attachments_key = hashlib.sha1("\n".join(sorted(scan.attachments)).encode()).hexdigest()
-        graph_ok = self.s.graph_path.is_file()
         fresh_model = self.manifest.meta("embedding_model") in (None, self.ix.embedder_name_hint())
         if not fresh_model:  # a model change: every note goes into the new model's collection
             cs.modified += [p for p in cs.unchanged if known[p].status == "ok"]
             cs.unchanged, cs.touched = [p for p in cs.unchanged if known[p].status != "ok"], []
-        if cs.empty and graph_ok and fresh_model and self.manifest.meta("attachments") == attachments_key:
-            return self._finish(cs, known, scan.problems, attachments_key, changed=False)
+        if (cs.empty and self.s.graph_path.is_file() and fresh_model
+                and self.manifest.meta("attachments") == attachments_key):
+            return self._finish(cs, scan.problems, attachments_key, changed=False)
         self.graph = self._load_graph(known, cs)
+        self.attachments = scan.attachments
         self._index_notes(cs, known)
-        self._delete_notes(cs.deleted, known)
-        self.graph.apply(attachments=scan.attachments)
+        self._delete_notes(cs.deleted)
         for path in cs.touched:
             old, stat = known[path], scan.notes[path]
-            self.pending.append(Entry(path, old.checksum, stat.size, stat.mtime_ns, old.status, old.reason,
-                                      old.encoding, old.chunk_ids))
-        return self._finish(cs, known, scan.problems, attachments_key, changed=True)
+            self.pending.append(dataclasses.replace(old, size=stat.size, mtime_ns=stat.mtime_ns))
+        return self._finish(cs, scan.problems, attachments_key, changed=True)
 
     # ---- graph ----------------------------------------------------------------------------------------------
     def _load_graph(self, known: dict[str, Entry], cs: ChangeSet) -> LinkGraph:
+        if self.ix.graph is not None and self.ix.graph_stamp == _stamp(self.s.graph_path):
+            return self.ix.graph
         try:
             return LinkGraph.load(self.s.graph_path)
         except FileNotFoundError:
@@ -125,12 +150,10 @@ class _Run:
         except GraphFileError as exc:
             self.report.warnings.append({"path": str(self.s.graph_path), "reason": f"{exc}; rebuilt from the vault"})
         graph = LinkGraph()
-        unchanged = [p for p in cs.unchanged if p in known]
-        notes = [n for n in (self._read_quietly(p) for p in unchanged) if n]
-        graph.apply(upserts=notes)
+        graph.apply(upserts=[self._read_quietly(p) for p in cs.unchanged if p in known])
         return graph
 
-    def _read_quietly(self, path: str) -> Note | None:
+    def _read_quietly(self, path: str) -> Note:
         try:
             return read_note(self.s.vault, path, max_bytes=self.s.max_file_bytes)[0]
         except (SkipFile, FileNotFoundError):
@@ -138,24 +161,32 @@ class _Run:
 
     # ---- notes ----------------------------------------------------------------------------------------------
     def _index_notes(self, cs: ChangeSet, known: dict[str, Entry]) -> None:
+        """Plan batch i+1 (its embedding starts) before committing batch i: embedding overlaps the writes."""
         moved_from = {new: old for old, new in cs.moved}
         todo = cs.to_index
+        submit = self.ix.submitter(len(todo)) if todo else None
+        previous: chunksync.Batch | None = None
         last_checkpoint = time.perf_counter()
         for start in range(0, len(todo), BATCH_NOTES):
-            batch = todo[start:start + BATCH_NOTES]
-            self._index_batch(batch, moved_from, known)
+            batch = self._read_batch(todo[start:start + BATCH_NOTES], moved_from, known)
+            chunksync.plan(batch, self.ix.store, submit)
+            if previous is not None:
+                self._commit(previous)
+            previous = batch
             self.progress("index", min(start + BATCH_NOTES, len(todo)), len(todo))
             if time.perf_counter() - last_checkpoint > CHECKPOINT_S:
                 self._checkpoint()
                 last_checkpoint = time.perf_counter()
+        if previous is not None:
+            self._commit(previous)
         for path, reason in cs.unreadable.items():
             self.report.skipped.append({"path": path, "reason": reason})
 
-    def _index_batch(self, batch: list[str], moved_from: dict[str, str], known: dict[str, Entry]) -> None:
-        notes: list[tuple[Note, str]] = []
-        graph_notes: list[Note] = []
-        for path in batch:
-            stat = self._stat(path)
+    def _read_batch(self, paths: list[str], moved_from: dict[str, str], known: dict[str, Entry]) -> chunksync.Batch:
+        old_paths = [moved_from[p] for p in paths if p in moved_from]
+        batch = chunksync.Batch(paths=[*paths, *old_paths], old_paths=old_paths)
+        for path in paths:
+            stat = _file_stat(self.s.vault / path)
             if stat is None:  # vanished between scan and read
                 continue
             try:
@@ -163,99 +194,75 @@ class _Run:
             except FileNotFoundError:
                 continue
             except SkipFile as exc:
-                self.pending.append(Entry(path, _checksum_or_blank(self.s.vault / path), *stat, status="skipped",
-                                          reason=str(exc)))
-                graph_notes.append(_placeholder(path))
+                batch.entries.append(Entry(path, _checksum_or_blank(self.s.vault / path), *stat, status="skipped",
+                                           reason=str(exc)))
+                batch.graph_notes.append(_placeholder(path))
                 continue
-            notes.append((note, encoding))
-            graph_notes.append(note)
-        chunks = {note.path: chunk_note(note, max_tokens=self.s.chunk_tokens, overlap=self.s.chunk_overlap)
-                  for note, _ in notes}
-        old_paths = [moved_from[p] for p in batch if p in moved_from]
-        self._sync_chunks(chunks, [*batch, *old_paths], {n.path: n for n, _ in notes})
-        for note, encoding in notes:
-            stat = self._stat(note.path) or (0, 0)
-            self.pending.append(Entry(note.path, note.checksum, *stat, status="ok",
-                                      reason="; ".join(note.warnings) or None, encoding=encoding,
-                                      chunk_ids=tuple(c.id for c in chunks[note.path])))
+            batch.notes[path] = note
+            batch.chunks[path] = chunk_note(note, max_tokens=self.s.chunk_tokens, overlap=self.s.chunk_overlap)
+            batch.entries.append(Entry(path, note.checksum, *stat, status="ok", reason="; ".join(note.warnings) or None,
+                                       encoding=encoding, chunk_ids=tuple(c.id for c in batch.chunks[path])))
+            batch.graph_notes.append(dataclasses.replace(note, body="", frontmatter={}))
         self.pending_deletes += [p for p in old_paths if p in known]
-        self.graph.apply(upserts=graph_notes, deletes=old_paths)
+        return batch
 
-    def _sync_chunks(self, chunks: dict[str, list[Chunk]], paths: list[str], notes: dict[str, Note]) -> None:
-        """Make the store hold exactly `chunks` for `paths`: keep what is there, reuse vectors of identical text
-        (moves, crash leftovers), embed the rest, delete the stale."""
-        wanted = {c.id: c for cs in chunks.values() for c in cs}
-        stored = self.ix.store.chunks_for_paths(paths) if paths else []
-        stored_ids = {c.id for c in stored}
-        stale = [c.id for c in stored if c.id not in wanted]
-        missing = [c for cid, c in wanted.items() if cid not in stored_ids]
-        by_hash = {c.text_hash: c.id for c in stored if c.id in stale}
-        reusable = [c for c in missing if c.text_hash in by_hash]
-        vectors = self.ix.store.embeddings([by_hash[c.text_hash] for c in reusable]) if reusable else {}
-        fresh = [c for c in missing if c.text_hash not in by_hash]
-        embedded = self.ix.embedder.embed_documents([c.text for c in fresh]) if fresh else None
-        self.ix.store.delete(stale)
-        if missing:
-            rows = [vectors[by_hash[c.text_hash]] for c in reusable]
-            import numpy as np
+    def _commit(self, batch: chunksync.Batch) -> None:
+        chunksync.commit(batch, self.ix.store, self.texts)
+        self.pending += batch.entries
+        self.graph_upserts += batch.graph_notes
+        self.graph_deletes += batch.old_paths
+        self.report.embedded += len(batch.fresh)
+        self.report.reused += len(batch.reusable)
 
-            matrix = np.vstack([*rows, *(embedded if embedded is not None else [])])
-            ordered = [*reusable, *fresh]
-            self.ix.store.add([c.id for c in ordered], matrix, [_metadata(c, notes[c.path]) for c in ordered])
-        kept = [c for cid, c in wanted.items() if cid in stored_ids]
-        if kept:
-            self.ix.store.update_metadata([c.id for c in kept], [_metadata(c, notes[c.path]) for c in kept])
-        self.texts.replace_paths(paths, list(wanted.values()))
-        self.report.embedded += len(fresh)
-        self.report.reused += len(reusable)
-
-    def _delete_notes(self, deleted: list[str], known: dict[str, Entry]) -> None:
+    def _delete_notes(self, deleted: list[str]) -> None:
         if not deleted:
             return
-        stored = self.ix.store.chunks_for_paths(deleted)
-        self.ix.store.delete([c.id for c in stored])
+        self.ix.store.delete([c.id for c in self.ix.store.chunks_for_paths(deleted)])
         self.texts.replace_paths(deleted, [])
-        self.graph.apply(deletes=deleted)
+        self.graph_deletes += deleted
         self.pending_deletes += deleted
-
-    def _stat(self, path: str) -> tuple[int, int] | None:
-        try:
-            st = (self.s.vault / path).stat()
-        except OSError:
-            return None
-        return st.st_size, st.st_mtime_ns
 
     # ---- commit ---------------------------------------------------------------------------------------------
     def _checkpoint(self, meta: dict[str, Any] | None = None) -> None:
         """Graph first, manifest last: a crash in between replays the batch, which is idempotent."""
         if self.graph is not None:
+            self.graph.apply(self.graph_upserts, self.graph_deletes, self.attachments)
+            self.graph_upserts, self.graph_deletes = [], []
             self.graph.save(self.s.graph_path)
+            self.ix.graph, self.ix.graph_stamp = self.graph, _stamp(self.s.graph_path)
             meta = {**(meta or {}), "graph_stats": self.graph.stats()}
         self.manifest.commit(self.pending, self.pending_deletes, meta)
         self.pending, self.pending_deletes = [], []
 
-    def _finish(self, cs: ChangeSet, known: dict[str, Entry], problems: list[tuple[str, str]],
-                attachments_key: str, *, changed: bool) -> IndexReport:
+    def _finish(self, cs: ChangeSet, problems: list[tuple[str, str]], attachments_key: str, *,
+                changed: bool) -> IndexReport:
         r = self.report
         r.new, r.modified, r.deleted, r.moved = len(cs.new), len(cs.modified), len(cs.deleted), len(cs.moved)
         r.unchanged = len(cs.unchanged)
         if changed:
-            meta = {"attachments": attachments_key, "embedding_model": self.ix.embedder_name_hint(),
-                    "last_index": {"at": time.time(), "seconds": round(time.perf_counter() - self.t0, 3),
-                                   "new": r.new, "modified": r.modified, "deleted": r.deleted, "moved": r.moved}}
-            self._checkpoint(meta)
+            self._checkpoint({"attachments": attachments_key, "embedding_model": self.ix.embedder_name_hint(),
+                              "last_index": {"at": time.time(), "seconds": round(time.perf_counter() - self.t0, 3),
+                                             "new": r.new, "modified": r.modified, "deleted": r.deleted,
+                                             "moved": r.moved}})
         counts = self.manifest.counts()
         r.notes, r.chunks = counts["notes"], counts["chunks"]
         r.skipped = [*self.manifest.skipped(), *r.skipped, *({"path": p, "reason": why} for p, why in problems)]
-        r.warnings += [{"path": e.path, "reason": e.reason} for e in self.manifest.entries().values()
-                       if e.status == "ok" and e.reason] if changed else []
+        r.warnings += self.manifest.warnings()
         r.seconds = round(time.perf_counter() - self.t0, 3)
         return r
 
 
-def _metadata(chunk: Chunk, note: Note) -> dict[str, Any]:
-    """What Chroma filters on (path, answer) and what reuse needs (text_hash); the rest is in the ChunkStore."""
-    return {"path": chunk.path, "text_hash": chunk.text_hash, "answer": note.frontmatter.get("type") == ANSWER_TYPE}
+def _stamp(path: Path) -> tuple[int, int] | None:
+    st = _file_stat(path)
+    return (st[1], st[0]) if st else None
+
+
+def _file_stat(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 def _placeholder(path: str) -> Note:
@@ -263,7 +270,7 @@ def _placeholder(path: str) -> Note:
     return Note(path=path, title=path.rsplit("/", 1)[-1].rsplit(".", 1)[0], body="", checksum="")
 
 
-def _checksum_or_blank(path) -> str:
+def _checksum_or_blank(path: Path) -> str:
     try:
         return file_checksum(path)
     except OSError:

@@ -46,8 +46,16 @@ def group_sections(hits: list[Hit], texts: ChunkStore, k: int) -> list[SearchRes
 
 def dense_search(store: Any, texts: ChunkStore, embedder: Embedder, query: str, k: int = 10,
                  include_answers: bool = False) -> list[SearchResult]:
+    """Answer notes are dropped after the query, not by a Chroma `where` filter: a filtered HNSW query was 15x
+    slower at 25,000 chunks (161 ms against 11 ms). Over-fetch, and fetch more only when too few remain."""
     if not query.strip():
         return []
-    where = None if include_answers else {"answer": False}
-    hits = store.query(embedder.embed_query(query), k * 4, where=where)
-    return group_sections(hits, texts, k)
+    vector = embedder.embed_query(query)
+    total, n = store.count(), k * 4
+    while True:
+        hits = store.query(vector, n)
+        kept = [h for h in hits if include_answers or not h.metadata.get("answer")]
+        results = group_sections(kept, texts, k)
+        if len(results) >= k or n >= total:
+            return results
+        n *= 4

@@ -70,6 +70,12 @@ class Manifest:
             "COALESCE(SUM(json_array_length(chunk_ids)), 0) FROM files").fetchone()
         return {"notes": ok, "skipped": skipped, "chunks": chunks}
 
+    def warnings(self) -> list[dict[str, str]]:
+        """Indexed files with a recorded problem (broken frontmatter, encoding guess or repair)."""
+        rows = self._db.execute(
+            "SELECT path, reason FROM files WHERE status = 'ok' AND reason IS NOT NULL ORDER BY path")
+        return [{"path": p, "reason": r} for p, r in rows]
+
     def skipped(self) -> list[dict[str, str]]:
         rows = self._db.execute("SELECT path, reason FROM files WHERE status = 'skipped' ORDER BY path")
         return [{"path": p, "reason": r or ""} for p, r in rows]
