@@ -78,8 +78,10 @@ def main() -> None:
     edited = vault / paths[len(paths) // 2]
     edited.write_text(edited.read_text(encoding="utf-8") + "\nОдна новая строка про сон и тренировки.\n",
                       encoding="utf-8")
-    edit_report, one_edit_s = timed(indexer.run)  # warm, as the watcher runs it
+    edit_report, first_edit_s = timed(indexer.run)  # the first edit after start-up loads the model
     assert edit_report.modified == 1 and edit_report.embedded >= 1
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nВторая правка.\n", encoding="utf-8")
+    _, one_edit_s = timed(indexer.run)  # warm, as the watcher runs it
 
     rng = random.Random(1)
     queries = [" ".join(rng.choice(RU if i % 2 else EN) for _ in range(5)) for i in range(args.queries)]
@@ -98,7 +100,8 @@ def main() -> None:
         "full_index_s": round(index_s, 2), "notes_per_s": round(len(paths) / index_s, 1),
         "bare_encode_s": round(encode_s, 2), "index_encode_ratio": round(index_s / encode_s, 3),
         "nochange_s": round(nochange_s, 3), "nochange_cli_s": round(nochange_cli_s, 3),
-        "one_edit_s": round(one_edit_s, 3), "one_edit_cli_s": round(one_edit_cli_s, 3),
+        "first_edit_s": round(first_edit_s, 3), "one_edit_s": round(one_edit_s, 3),
+        "one_edit_cli_s": round(one_edit_cli_s, 3),
         "search_p50_ms": round(statistics.median(lat), 1), "search_p95_ms": round(lat[int(0.95 * (len(lat) - 1))], 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }

@@ -18,7 +18,6 @@ from graph import GraphFileError, LinkGraph
 from overlay import chunksync
 from overlay.chunking import chunk_note
 from overlay.chunkstore import ChunkStore
-from overlay.embed_worker import EmbedWorker
 from overlay.embedding import Embedder, embedder_name, make_embedder
 from overlay.lock import writer_lock
 from overlay.settings import Settings
@@ -28,7 +27,6 @@ from vault_sync import ChangeSet, Entry, Manifest, Note, SkipFile, diff, file_ch
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 BATCH_NOTES = 128
 CHECKPOINT_S = 60.0
-WORKER_MIN_NOTES = 300  # below this, a worker process costs more to start than it saves
 
 
 @dataclass
@@ -58,10 +56,8 @@ class Indexer:
                  store_factory: Callable[[Settings, str, int], Any] = VectorStore) -> None:
         self.settings = settings
         self._embedder = embedder
-        self._injected = embedder is not None
         self._store_factory = store_factory
         self._store: Any = None
-        self.worker: EmbedWorker | None = None
         self.graph: LinkGraph | None = None
         self.graph_stamp: tuple[int, int] | None = None
 
@@ -77,17 +73,8 @@ class Indexer:
     @property
     def store(self) -> Any:
         if self._store is None:
-            source = self._embedder or self.worker or self.embedder
-            self._store = self._store_factory(self.settings, source.name, source.dim)
+            self._store = self._store_factory(self.settings, self.embedder.name, self.embedder.dim)
         return self._store
-
-    def submitter(self, notes: int) -> chunksync.Submit:
-        """Big jobs embed in a worker process (overlapping Chroma writes); small ones and fakes embed inline."""
-        if not self._injected and self._embedder is None and notes >= WORKER_MIN_NOTES:
-            if self.worker is None:
-                self.worker = EmbedWorker(self.settings)
-            return self.worker.submit
-        return lambda texts: chunksync.done(self.embedder.embed_documents(texts))
 
     def run(self, progress: Progress | None = None) -> IndexReport:
         with writer_lock(self.settings.lock_path, "index"):
@@ -96,9 +83,6 @@ class Indexer:
             try:
                 return _Run(self, manifest, texts, progress or (lambda *_: None)).execute()
             finally:
-                if self.worker is not None:
-                    self.worker.close()
-                    self.worker = None
                 texts.close()
                 manifest.close()
 
@@ -161,24 +145,16 @@ class _Run:
 
     # ---- notes ----------------------------------------------------------------------------------------------
     def _index_notes(self, cs: ChangeSet, known: dict[str, Entry]) -> None:
-        """Plan batch i+1 (its embedding starts) before committing batch i: embedding overlaps the writes."""
         moved_from = {new: old for old, new in cs.moved}
         todo = cs.to_index
-        submit = self.ix.submitter(len(todo)) if todo else None
-        previous: chunksync.Batch | None = None
         last_checkpoint = time.perf_counter()
         for start in range(0, len(todo), BATCH_NOTES):
             batch = self._read_batch(todo[start:start + BATCH_NOTES], moved_from, known)
-            chunksync.plan(batch, self.ix.store, submit)
-            if previous is not None:
-                self._commit(previous)
-            previous = batch
+            self._commit(chunksync.plan(batch, self.ix.store))
             self.progress("index", min(start + BATCH_NOTES, len(todo)), len(todo))
             if time.perf_counter() - last_checkpoint > CHECKPOINT_S:
                 self._checkpoint()
                 last_checkpoint = time.perf_counter()
-        if previous is not None:
-            self._commit(previous)
         for path, reason in cs.unreadable.items():
             self.report.skipped.append({"path": path, "reason": reason})
 
@@ -207,7 +183,7 @@ class _Run:
         return batch
 
     def _commit(self, batch: chunksync.Batch) -> None:
-        chunksync.commit(batch, self.ix.store, self.texts)
+        chunksync.commit(batch, self.ix.store, self.texts, self.ix.embedder)
         self.pending += batch.entries
         self.graph_upserts += batch.graph_notes
         self.graph_deletes += batch.old_paths

@@ -14,6 +14,7 @@ from vault_sync import markdown as md
 from vault_sync.note import Link, Note
 
 _YAML = YAMLHandler()
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it: ~5x faster
 _RESERVED_KEYS = {"title", "aliases", "alias", "tags", "tag", "cssclasses", "cssclass"}
 
 
@@ -63,7 +64,7 @@ def split_frontmatter(text: str) -> tuple[dict[str, Any], str, int, str | None]:
     except ValueError:
         return {}, text, 1, "frontmatter: opening '---' has no closing '---'; read as plain text"
     try:
-        meta = _YAML.load(raw_fm)
+        meta = _YAML.load(raw_fm, Loader=_LOADER)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" (line {where.line + 1})" if where else ""

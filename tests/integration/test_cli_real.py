@@ -92,20 +92,3 @@ def test_errors_are_one_clear_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["search", "x", "--vault", str(tmp_path)])
     assert result.exit_code == 1 and "no index yet" in result.output and "hint: run `overlay index`" in result.output
 
-
-def test_worker_process_path_gives_the_same_index(example_vault: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Big jobs embed in a spawned worker; the result must equal the in-process path, chunk for chunk."""
-    import sqlite3
-
-    from overlay import app, indexer
-    from overlay.settings import load_settings
-
-    monkeypatch.setattr(indexer, "WORKER_MIN_NOTES", 1)
-    monkeypatch.setattr(indexer, "BATCH_NOTES", 4)  # many batches: the pipeline really overlaps
-    settings = load_settings(example_vault)
-    report = app.index(settings)
-    assert report.embedded == report.chunks > 0
-    db = sqlite3.connect(settings.chunks_path)
-    ids = sorted(r[0] for r in db.execute("SELECT id FROM chunks"))
-    assert len(ids) == report.chunks
-    assert app.search(settings, "сколько нужно спать спортсмену", k=3)[0].path == "Спорт/Восстановление и сон.md"
