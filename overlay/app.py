@@ -9,8 +9,9 @@ from overlay.chunkstore import ChunkStore
 from overlay.embedding import Embedder, embedder_name, make_embedder
 from overlay.errors import NotIndexed
 from overlay.indexer import Indexer, IndexReport, Progress
-from overlay.search import SearchResult, dense_search
+from overlay.retrieval import Retriever, SearchResult
 from overlay.settings import Settings
+from overlay.sparse import SparseIndex
 from overlay.store import VectorStore
 from vault_sync import Manifest
 
@@ -42,17 +43,26 @@ def status(settings: Settings) -> dict[str, Any]:
         manifest.close()
 
 
-def search(settings: Settings, query: str, k: int = 10, *, include_answers: bool = False,
-           embedder: Embedder | None = None) -> list[SearchResult]:
+def open_retriever(settings: Settings, embedder: Embedder | None = None) -> Retriever:
+    """Everything a query needs, opened read-only (the writer lock is not taken: searches run beside an index)."""
     if not settings.manifest_path.is_file():
         raise NotIndexed(f"no index yet for {settings.vault}")
     embedder = embedder or make_embedder(settings)
-    store = VectorStore(settings, embedder.name, embedder.dim)
-    texts = ChunkStore(settings.chunks_path)
     try:
-        return dense_search(store, texts, embedder, query, k, include_answers=include_answers)
+        graph = LinkGraph.load(settings.graph_path)
+    except (FileNotFoundError, GraphFileError):
+        graph = None  # graph expansion is skipped; `overlay index` rebuilds the file
+    return Retriever(embedder=embedder, store=VectorStore(settings, embedder.name, embedder.dim),
+                     texts=ChunkStore(settings.chunks_path), sparse=SparseIndex.load(settings.bm25_path), graph=graph)
+
+
+def search(settings: Settings, query: str, k: int = 10, *, mode: str = "hybrid", include_answers: bool = False,
+           exclude: tuple[str, ...] = (), embedder: Embedder | None = None) -> list[SearchResult]:
+    retriever = open_retriever(settings, embedder)
+    try:
+        return retriever.search(query, k, mode=mode, include_answers=include_answers, exclude=exclude)
     finally:
-        texts.close()
+        retriever.texts.close()
 
 
 def load_graph(settings: Settings) -> LinkGraph:

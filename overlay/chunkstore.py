@@ -9,16 +9,18 @@ same rows; per-path pruning removes what a crashed run left behind.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from overlay.chunking import Chunk
+from overlay.tokens import tokenize
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY, path TEXT NOT NULL, heading TEXT NOT NULL, heading_path TEXT NOT NULL,
-    ordinal INTEGER NOT NULL, line INTEGER NOT NULL, text TEXT NOT NULL
+    ordinal INTEGER NOT NULL, line INTEGER NOT NULL, text TEXT NOT NULL,
+    terms TEXT NOT NULL, answer INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path);
 """
@@ -33,6 +35,8 @@ class ChunkRow:
     ordinal: int
     line: int
     text: str
+    terms: str
+    answer: int
 
 
 class ChunkStore:
@@ -45,13 +49,28 @@ class ChunkStore:
     def close(self) -> None:
         self._db.close()
 
-    def replace_paths(self, paths: Iterable[str], chunks: Sequence[Chunk]) -> None:
-        """Make the rows of `paths` exactly `chunks` (one transaction)."""
+    def replace_paths(self, paths: Iterable[str], chunks: Sequence[Chunk], answers: Collection[str] = ()) -> None:
+        """Make the rows of `paths` exactly `chunks` (one transaction); BM25 stems are computed here, once."""
         with self._db:
             self._db.executemany("DELETE FROM chunks WHERE path = ?", [(p,) for p in set(paths)])
             self._db.executemany(
-                "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(c.id, c.path, c.heading, " > ".join(c.heading_path), c.ordinal, c.line, c.text) for c in chunks])
+                "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(c.id, c.path, c.heading, " > ".join(c.heading_path), c.ordinal, c.line, c.text,
+                  " ".join(tokenize(c.text)), int(c.path in answers)) for c in chunks])
+
+    def all_terms(self) -> tuple[list[str], list[str]]:
+        rows = self._db.execute("SELECT id, terms FROM chunks ORDER BY rowid").fetchall()
+        return [r[0] for r in rows], [r[1] for r in rows]
+
+    def ids_for_paths(self, paths: Sequence[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for i in range(0, len(paths), 500):
+            part = list(paths[i:i + 500])
+            marks = ",".join("?" * len(part))
+            for cid, path in self._db.execute(
+                    f"SELECT id, path FROM chunks WHERE path IN ({marks}) ORDER BY path, ordinal", part):
+                out.setdefault(path, []).append(cid)
+        return out
 
     def get(self, ids: Sequence[str]) -> dict[str, ChunkRow]:
         out: dict[str, ChunkRow] = {}

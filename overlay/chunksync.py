@@ -65,10 +65,16 @@ def commit(batch: Batch, store: Any, texts: ChunkStore, embedder: Embedder) -> N
         store.add([c.id for c in ordered], matrix, [metadata(c, batch.notes[c.path]) for c in ordered])
     if batch.kept:
         store.update_metadata([c.id for c in batch.kept], [metadata(c, batch.notes[c.path]) for c in batch.kept])
-    texts.replace_paths(batch.paths, [c for cs in batch.chunks.values() for c in cs])
+    answers = {p for p, note in batch.notes.items() if is_answer(note)}
+    texts.replace_paths(batch.paths, [c for cs in batch.chunks.values() for c in cs], answers)
 
 
 def metadata(chunk: Chunk, note: Note) -> dict[str, Any]:
     """What Chroma filters on (path, answer) and what reuse needs (text_hash); the rest is in the ChunkStore."""
-    return {"path": chunk.path, "text_hash": chunk.text_hash, "answer": note.frontmatter.get("type") == ANSWER_TYPE}
+    return {"path": chunk.path, "text_hash": chunk.text_hash, "answer": is_answer(note)}
+
+
+def is_answer(note: Note) -> bool:
+    """The overlay's own answer notes (excluded from retrieval unless asked for)."""
+    return note.frontmatter.get("type") == ANSWER_TYPE
 

@@ -21,6 +21,7 @@ from overlay.chunkstore import ChunkStore
 from overlay.embedding import Embedder, embedder_name, make_embedder
 from overlay.lock import writer_lock
 from overlay.settings import Settings
+from overlay.sparse import SparseIndex
 from overlay.store import VectorStore
 from vault_sync import ChangeSet, Entry, Manifest, Note, SkipFile, diff, file_checksum, read_note, scan_vault
 
@@ -210,6 +211,13 @@ class _Run:
         self.manifest.commit(self.pending, self.pending_deletes, meta)
         self.pending, self.pending_deletes = [], []
 
+    def _ensure_sparse(self) -> None:
+        """BM25 is rebuilt after the manifest commit and tagged with that run: a crash in between is repaired by the
+        next run, even one that finds nothing changed in the vault."""
+        run_at = (self.manifest.meta("last_index") or {}).get("at")
+        if SparseIndex.built_for_of(self.s.bm25_path) != run_at:
+            SparseIndex.build(self.texts, self.s.bm25_path, run_at)
+
     def _finish(self, cs: ChangeSet, problems: list[tuple[str, str]], attachments_key: str, *,
                 changed: bool) -> IndexReport:
         r = self.report
@@ -220,6 +228,7 @@ class _Run:
                               "last_index": {"at": time.time(), "seconds": round(time.perf_counter() - self.t0, 3),
                                              "new": r.new, "modified": r.modified, "deleted": r.deleted,
                                              "moved": r.moved}})
+        self._ensure_sparse()
         counts = self.manifest.counts()
         r.notes, r.chunks = counts["notes"], counts["chunks"]
         r.skipped = [*self.manifest.skipped(), *r.skipped, *({"path": p, "reason": why} for p, why in problems)]

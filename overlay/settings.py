@@ -38,6 +38,10 @@ class Settings:
         return self.state_dir / "chunks.sqlite"
 
     @property
+    def bm25_path(self) -> Path:
+        return self.state_dir / "bm25"
+
+    @property
     def graph_path(self) -> Path:
         return self.state_dir / "graph.json"
 

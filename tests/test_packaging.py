@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -23,7 +24,9 @@ def test_prompts_load_from_the_package() -> None:
 
 @pytest.mark.integration
 def test_wheel_contains_every_package_and_the_templates(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q",
+    src = tmp_path / "src"  # build from a copy: setuptools would leave build/ in the working tree
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", ".git", ".overlay", "build", "*.egg-info"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation", "-q",
                     "-w", str(tmp_path)], check=True, capture_output=True)
     wheel = next(tmp_path.glob("overlay-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())

@@ -60,7 +60,7 @@ def test_search_finds_the_right_note_in_both_languages(indexed: Path, query: str
     code, out = run("search", query, "--vault", str(indexed), "--k", "5", "--json")
     hits = json.loads(out)
     assert code == 0
-    assert set(hits[0]) == {"path", "heading", "score", "snippet"}
+    assert set(hits[0]) == {"path", "heading", "score", "snippet", "why"}
     assert expected in [h["path"] for h in hits], [h["path"] for h in hits]
     assert len({(h["path"], h["heading"]) for h in hits}) == len(hits)  # one result per section
 

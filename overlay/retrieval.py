@@ -1,0 +1,201 @@
+"""Hybrid retrieval over the whole vault: dense (Chroma) + sparse (BM25, Russian/English stems) + the link graph
+(links, backlinks, typed relations of the top notes), fused by reciprocal rank; one result per note section.
+
+RRF is written out here (a few lines) rather than through llama-index's QueryFusionRetriever, which wants
+llama-index nodes and an async retriever per source; our sources already return ranked chunk ids.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from graph import LinkGraph
+from overlay.chunkstore import ChunkRow, ChunkStore
+from overlay.embedding import Embedder
+from overlay.sparse import SparseIndex
+
+MODES = ("hybrid", "dense", "sparse", "graph")
+RRF_K = 60
+SEED_NOTES = 5  # top notes whose links and backlinks are followed
+EDGE_WEIGHT = {"property": 1.0, "embed": 0.9, "link": 0.8, "markdown": 0.8, "canvas": 0.5}
+BACKLINK = 0.7  # a note that links to a hit is evidence, a little weaker than a note the hit links to
+
+Section = tuple[str, str]  # (path, heading)
+SNIPPET_CHARS = 240
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """The chunk text without its breadcrumb line, on one line, cut at a word boundary."""
+    body = text.split("\n\n", 1)[1] if "\n\n" in text else text
+    flat = " ".join(body.split())
+    return flat if len(flat) <= limit else flat[:limit].rsplit(" ", 1)[0] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    path: str
+    heading: str
+    score: float
+    snippet: str
+    why: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "why": list(self.why)}
+
+
+@dataclass
+class _Ranked:
+    """One source's sections in rank order, with the chunk that represents each and why it is there."""
+
+    order: list[Section] = field(default_factory=list)
+    chunk: dict[Section, str] = field(default_factory=dict)
+    score: dict[Section, float] = field(default_factory=dict)
+    why: dict[Section, str] = field(default_factory=dict)
+
+    def add(self, section: Section, chunk_id: str, score: float, why: str) -> None:
+        if section not in self.chunk:
+            self.order.append(section)
+            self.chunk[section], self.score[section], self.why[section] = chunk_id, score, why
+
+
+class Retriever:
+    def __init__(self, *, embedder: Embedder, store: Any, texts: ChunkStore, sparse: SparseIndex | None,
+                 graph: LinkGraph | None) -> None:
+        self.embedder, self.store, self.texts, self.sparse, self.graph = embedder, store, texts, sparse, graph
+        self._rows: dict[str, ChunkRow] = {}
+
+    def search(self, query: str, k: int = 10, *, mode: str = "hybrid", include_answers: bool = False,
+               exclude: Collection[str] = ()) -> list[SearchResult]:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        if not query.strip():
+            return []
+        n = max(4 * k, 40)
+        keep = _Filter(include_answers, set(exclude))
+        vector = self.embedder.embed_query(query) if mode != "sparse" else None
+        lists: list[_Ranked] = []
+        if vector is not None:
+            lists.append(self._ranked([(h.id, h.score) for h in self.store.query(vector, n)], keep, "dense"))
+        if mode in ("hybrid", "sparse") and self.sparse is not None:
+            lists.append(self._ranked(self.sparse.search(query, n), keep, "bm25"))
+        if mode in ("hybrid", "graph") and self.graph is not None and vector is not None:
+            seeds = [path for path, _ in _fuse(lists)[: 3 * SEED_NOTES]]
+            seeds = list(dict.fromkeys(seeds))[:SEED_NOTES]
+            expanded = self._expand(seeds, vector, keep)
+            lists = [expanded] if mode == "graph" else [*lists, expanded]
+        if mode in ("dense", "sparse", "graph"):
+            return self._results(lists[:1] if lists else [], k, raw=True)
+        return self._results(lists, k, raw=False)
+
+    # ---- sources --------------------------------------------------------------------------------------------
+    def _rows_for(self, ids: Iterable[str]) -> dict[str, ChunkRow]:
+        missing = [i for i in ids if i not in self._rows]
+        if missing:
+            self._rows.update(self.texts.get(missing))
+        return self._rows
+
+    def _ranked(self, hits: list[tuple[str, float]], keep: _Filter, why: str) -> _Ranked:
+        rows = self._rows_for(cid for cid, _ in hits)
+        ranked = _Ranked()
+        for cid, score in hits:
+            row = rows.get(cid)
+            if row is not None and keep(row):
+                ranked.add((row.path, row.heading), cid, score, why)
+        return ranked
+
+    def _expand(self, seeds: list[str], vector: np.ndarray, keep: _Filter) -> _Ranked:
+        """Notes one link away from the seeds (either direction), weighted by edge kind and seed rank; for each,
+        the section the link names, else the note's section closest to the query."""
+        weight: dict[str, float] = defaultdict(float)
+        heading: dict[str, str] = {}
+        reason: dict[str, str] = {}
+        for rank, seed in enumerate(seeds):
+            for neighbour, attrs, why in self._neighbours(seed):
+                gain = EDGE_WEIGHT.get(attrs.get("kind", "link"), 0.5) / (rank + 1)
+                if why.startswith("links to"):
+                    gain *= BACKLINK
+                weight[neighbour] += gain
+                if attrs.get("heading") and neighbour not in heading:
+                    heading[neighbour] = attrs["heading"]
+                reason.setdefault(neighbour, why)
+        notes = sorted(weight, key=lambda p: -weight[p])[: 4 * SEED_NOTES]
+        best = self._best_chunks(notes, vector, heading)
+        ranked = _Ranked()
+        rows = self._rows_for(best.values())
+        for path in notes:
+            row = rows.get(best.get(path, ""))
+            if row is not None and keep(row):
+                ranked.add((row.path, row.heading), row.id, weight[path], reason[path])
+        return ranked
+
+    def _neighbours(self, seed: str):
+        g = self.graph.g
+        if not g.has_node(seed):
+            return
+        for _, target, attrs in g.out_edges(seed, data=True):
+            if g.nodes[target].get("kind") == "note" and target != seed:
+                prop = attrs.get("property")
+                yield target, attrs, (f"{prop} of {seed}" if prop and attrs["kind"] == "property"
+                                      else f"link from {seed}")
+        for source, _, attrs in g.in_edges(seed, data=True):
+            if g.nodes[source].get("kind") == "note" and source != seed:
+                yield source, attrs, f"links to {seed}"
+
+    def _best_chunks(self, notes: list[str], vector: np.ndarray, heading: dict[str, str]) -> dict[str, str]:
+        ids = self.texts.ids_for_paths(notes)
+        rows = self._rows_for(cid for cids in ids.values() for cid in cids)
+        best: dict[str, str] = {}
+        need_vectors: list[str] = []
+        for path in notes:
+            named = [cid for cid in ids.get(path, []) if rows[cid].heading == heading.get(path)]
+            if named:
+                best[path] = named[0]
+            else:
+                need_vectors += ids.get(path, [])
+        vectors = self.store.embeddings(need_vectors) if need_vectors else {}
+        for path in notes:
+            if path in best:
+                continue
+            scored = [(float(np.dot(vectors[c], vector)), c) for c in ids.get(path, []) if c in vectors]
+            if scored:
+                best[path] = max(scored)[1]
+        return best
+
+    # ---- fusion ---------------------------------------------------------------------------------------------
+    def _results(self, lists: list[_Ranked], k: int, *, raw: bool) -> list[SearchResult]:
+        fused = _fuse(lists)
+        if raw and lists:
+            fused = sorted(lists[0].order, key=lambda s: -lists[0].score[s])
+        out: list[SearchResult] = []
+        for section in fused[:k]:
+            sources = [r for r in lists if section in r.chunk]
+            chunk_id = sources[0].chunk[section]
+            score = sources[0].score[section] if raw else sum(1.0 / (RRF_K + 1 + r.order.index(section))
+                                                               for r in sources)
+            row = self._rows_for([chunk_id])[chunk_id]
+            out.append(SearchResult(section[0], section[1], round(score, 5), snippet(row.text),
+                                    tuple(dict.fromkeys(r.why[section] for r in sources))))
+        return out
+
+
+def _fuse(lists: list[_Ranked]) -> list[Section]:
+    """Reciprocal rank fusion: sum of 1 / (60 + rank) over the lists a section appears in."""
+    score: dict[Section, float] = defaultdict(float)
+    for ranked in lists:
+        for rank, section in enumerate(ranked.order):
+            score[section] += 1.0 / (RRF_K + 1 + rank)
+    return sorted(score, key=lambda s: -score[s])
+
+
+@dataclass(frozen=True)
+class _Filter:
+    include_answers: bool
+    exclude: set[str]
+
+    def __call__(self, row: ChunkRow) -> bool:
+        return (self.include_answers or not row.answer) and row.path not in self.exclude
