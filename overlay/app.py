@@ -53,7 +53,8 @@ def open_retriever(settings: Settings, embedder: Embedder | None = None) -> Retr
     except (FileNotFoundError, GraphFileError):
         graph = None  # graph expansion is skipped; `overlay index` rebuilds the file
     return Retriever(embedder=embedder, store=VectorStore(settings, embedder.name, embedder.dim),
-                     texts=ChunkStore(settings.chunks_path), sparse=SparseIndex.load(settings.bm25_path), graph=graph)
+                     texts=ChunkStore(settings.chunks_path), sparse=SparseIndex.load(settings.bm25_path), graph=graph,
+                     graph_weight=settings.graph_weight)
 
 
 def search(settings: Settings, query: str, k: int = 10, *, mode: str = "hybrid", include_answers: bool = False,

@@ -27,6 +27,7 @@ class Settings:
     chunk_overlap: int = 48
     chroma_url: str | None = None  # "http://host:port" uses a Chroma server instead of the embedded store
     answers_folder: str = "Overlay"
+    graph_weight: float = 0.0  # weight of graph expansion in hybrid search fusion (dense and BM25 weigh 1.0)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -107,6 +108,8 @@ def _coerce(name: str, value: Any) -> Any:
             return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
         if isinstance(default, int):
             return int(value)
+        if isinstance(default, float):
+            return float(value)
         if isinstance(default, tuple):
             items = value if isinstance(value, list | tuple) else str(value).split(",")
             return tuple(str(v).strip() for v in items if str(v).strip())

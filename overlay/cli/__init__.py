@@ -52,7 +52,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    from overlay.cli import graph_cmd, index_cmd, search_cmd  # noqa: F401  (commands attach themselves)
+    from overlay.cli import eval_cmd, graph_cmd, index_cmd, search_cmd  # noqa: F401  (commands attach themselves)
 
 
 _register()

@@ -1,0 +1,129 @@
+"""Retrieval evaluation: a JSONL of questions with gold notes in, hit@k / MRR by kind and language out.
+
+hit@k: any gold path among the first k distinct note paths of the results. MRR: 1 / rank of the first gold path.
+all_gold@10 (multi-hop): every gold path among the first 10. "Links as labels" turns a vault's own links into
+questions (a note's text, its link names removed -> the notes it links to), so anyone can score their own vault.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from graph import LinkGraph
+from overlay.chunkstore import ChunkStore
+from overlay.errors import OverlayError
+
+KINDS = ("lookup", "multi-hop", "link")
+CUTOFFS = (1, 5, 10)
+_CYRILLIC = re.compile(r"[а-яё]", re.I)
+
+
+class EvalFileError(OverlayError):
+    hint = 'each line: {"id", "lang", "question", "gold": ["path/Note.md"], "answer_facts": [], "kind"}'
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    lang: str
+    question: str
+    gold: tuple[str, ...]
+    kind: str = "lookup"
+    answer_facts: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()  # e.g. the note a question is asked from
+
+
+def load_questions(path: Path) -> list[Question]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise EvalFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    questions = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            q = Question(str(row["id"]), str(row.get("lang", "")), str(row["question"]), tuple(row["gold"]),
+                         str(row.get("kind", "lookup")), tuple(row.get("answer_facts", ())))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise EvalFileError(f"{path}:{number}: not a question line ({exc.__class__.__name__}: {exc})") from None
+        if q.kind not in KINDS or not q.gold:
+            raise EvalFileError(f"{path}:{number}: kind must be one of {', '.join(KINDS)} and gold non-empty")
+        questions.append(q)
+    if not questions:
+        raise EvalFileError(f"{path}: no questions")
+    return questions
+
+
+def distinct_paths(paths: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(paths))
+
+
+def score(questions: list[Question], ranked: dict[str, list[str]], k: int = 10) -> dict[str, Any]:
+    """`ranked[id]` = the distinct note paths retrieved for that question, best first."""
+    per = {q.id: _metrics(q, ranked.get(q.id, []), k) for q in questions}
+    out = {"n": len(questions), **_mean(per.values(), k)}
+    for field, values in (("by_kind", KINDS), ("by_lang", sorted({q.lang for q in questions}))):
+        groups = {v: [per[q.id] for q in questions if getattr(q, field[3:]) == v] for v in values}
+        out[field] = {v: {"n": len(m), **_mean(m, k)} for v, m in groups.items() if m}
+    multi = [per[q.id]["all_gold@10"] for q in questions if q.kind == "multi-hop"]
+    if multi:
+        out["all_gold@10"] = round(sum(multi) / len(multi), 4)
+        out["by_kind"]["multi-hop"]["all_gold@10"] = out["all_gold@10"]
+    out["misses"] = [q.id for q in questions if not per[q.id][f"hit@{k}"]]
+    return out
+
+
+def _metrics(q: Question, paths: list[str], k: int) -> dict[str, float]:
+    gold = set(q.gold)
+    rank = next((i for i, p in enumerate(paths, 1) if p in gold), None)
+    m = {f"hit@{c}": float(rank is not None and rank <= c) for c in sorted({*CUTOFFS, k})}
+    m["mrr"] = 1.0 / rank if rank and rank <= k else 0.0
+    m["all_gold@10"] = float(gold <= set(paths[:10]))
+    return m
+
+
+def _mean(metrics: Iterable[dict[str, float]], k: int) -> dict[str, float]:
+    rows = list(metrics)
+    keys = [f"hit@{c}" for c in sorted({*CUTOFFS, k})] + ["mrr"]
+    return {key: round(sum(r[key] for r in rows) / len(rows), 4) if rows else 0.0 for key in keys}
+
+
+def evaluate(questions: list[Question], search: Callable[[Question, int], list[str]], k: int = 10) -> dict:
+    depth = max(k, max(CUTOFFS))
+    return score(questions, {q.id: distinct_paths(search(q, depth)) for q in questions}, k)
+
+
+def links_as_labels(graph: LinkGraph, texts: ChunkStore, limit: int = 200, seed: int = 0,
+                    min_chars: int = 80) -> list[Question]:
+    """A question per note that links to other notes: its own text with every link name and alias taken out;
+    gold = the notes it links to. The note itself is excluded from its results."""
+    g = graph.g
+    candidates = [n for n in sorted(graph.notes()) if graph.outlinks(n)]
+    random.Random(seed).shuffle(candidates)
+    questions = []
+    ids = texts.ids_for_paths(candidates[: limit * 3])
+    for path in candidates:
+        if len(questions) >= limit:
+            break
+        rows = texts.get(ids.get(path, []))
+        text = " ".join(rows[c].text.split("\n\n", 1)[-1] for c in ids.get(path, []) if c in rows)
+        names = {link.get("alias") or "" for link in g.nodes[path].get("links", [])}
+        names |= {link["target"].rsplit("/", 1)[-1].removesuffix(".md") for link in g.nodes[path].get("links", [])}
+        for target in graph.outlinks(path):
+            names |= {g.nodes[target].get("title", ""), *g.nodes[target].get("aliases", [])}
+        for name in sorted((n for n in names if n), key=len, reverse=True):
+            text = re.sub(re.escape(name), " ", text, flags=re.I)
+        text = " ".join(text.split())[:600]
+        if len(text) < min_chars:
+            continue
+        lang = "ru" if len(_CYRILLIC.findall(text)) > len(text) / 10 else "en"
+        questions.append(Question(f"link:{path}", lang, text, tuple(graph.outlinks(path)), "link", (), (path,)))
+    return questions

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from graph import LinkGraph
+from overlay.chunkstore import ChunkStore
+from overlay.retrieval import Retriever
+from overlay.sparse import SparseIndex
+from overlay.tokens import tokenize
+from tests.conftest import write
+
+NOTES = {
+    "Сон.md": "# Сон\nВзрослому спортсмену нужно восемь часов сна. Недосыпание снижает мощность.\n",
+    "Велосипед.md": "# Интервалы\nЧетыре интервала по восемь минут. После них важен [[Сон|сон]].\n",
+    "GPU.md": "---\naliases: [видеокарта]\n---\n# Memory\nThe card has 96 GB of video memory for Q4_K_M models.\n",
+    "Qwen.md": "# Qwen\nThe model family runs on the [[GPU#Memory]] card.\nparent:: [[Overview]]\n",
+    "Overview.md": "# Overview\nA map of everything.\n",
+    "Overlay/Answer.md": "---\ntype: overlay-answer\n---\nСпортсмену нужно восемь часов сна, по заметкам.\n",
+}
+
+
+@pytest.fixture
+def retriever(vault: Path, fake_index) -> Retriever:
+    for rel, text in NOTES.items():
+        write(vault, rel, text)
+    ix = fake_index(vault)
+    ix.run()
+    s = ix.settings
+    return Retriever(embedder=ix.embedder, store=ix.store, texts=ChunkStore(s.chunks_path),
+                     sparse=SparseIndex.load(s.bm25_path), graph=LinkGraph.load(s.graph_path))
+
+
+def test_tokenize_stems_each_script_with_its_own_stemmer() -> None:
+    assert tokenize("Тренировками и тренировки; running runs Ёлка Q4_K_M 32B и в the") == [
+        "тренировк", "тренировк", "run", "run", "елк", "q4_k_m", "32b"]
+
+
+def test_sparse_finds_russian_word_forms(retriever: Retriever) -> None:
+    hits = retriever.search("спортсмены спят восемь часов", 3, mode="sparse")
+    assert hits[0].path == "Сон.md" and hits[0].why == ("bm25",)
+    assert retriever.search("Q4_K_M", 3, mode="sparse")[0].path == "GPU.md"
+    assert retriever.search("zzzz qqqq", 3, mode="sparse") == []
+
+
+def test_answers_excluded_unless_asked_and_asking_note_excluded(retriever: Retriever) -> None:
+    query = "сколько часов сна нужно спортсмену"
+    for mode in ("dense", "sparse", "hybrid"):
+        assert all(not r.path.startswith("Overlay/") for r in retriever.search(query, 10, mode=mode))
+    assert any(r.path.startswith("Overlay/") for r in retriever.search(query, 10, mode="sparse",
+                                                                      include_answers=True))
+    assert "Сон.md" not in [r.path for r in retriever.search(query, 10, exclude=("Сон.md",))]
+
+
+def test_hybrid_fuses_and_says_why(retriever: Retriever) -> None:
+    results = retriever.search("сколько часов сна нужно спортсмену", 5)
+    assert results[0].path == "Сон.md"
+    assert set(results[0].why) == {"dense", "bm25"}
+    assert len({(r.path, r.heading) for r in results}) == len(results)  # one result per section
+    assert [r.score for r in results] == sorted((r.score for r in results), reverse=True)
+
+
+def test_graph_mode_brings_linked_sections(retriever: Retriever) -> None:
+    results = retriever.search("model family that runs on a card", 5, mode="graph")
+    by_path = {r.path: r for r in results}
+    assert "GPU.md" in by_path and by_path["GPU.md"].heading == "Memory"  # the section the link names
+    assert any(w.startswith(("link from", "links to", "parent of")) for r in results for w in r.why)
+
+
+def test_graph_weight_adds_expansion_to_hybrid(retriever: Retriever) -> None:
+    retriever.graph_weight = 0.5
+    results = retriever.search("model family that runs on a card", 10)
+    assert any(any(w.startswith(("link from", "links to", "parent of")) for w in r.why) for r in results)
+
+
+def test_unknown_mode_rejected(retriever: Retriever) -> None:
+    with pytest.raises(ValueError, match="unknown mode"):
+        retriever.search("x", mode="magic")
+
+
+def test_bm25_rebuilt_after_a_run_and_repaired_after_a_crash(vault: Path, fake_index) -> None:
+    write(vault, "a.md", "первая заметка про сон")
+    ix = fake_index(vault)
+    ix.run()
+    write(vault, "b.md", "вторая заметка про велосипед")
+    ix.run()
+    assert SparseIndex.load(ix.settings.bm25_path).search("велосипеды", 5)[0][0] in ix.store.rows
+    import shutil
+
+    shutil.rmtree(ix.settings.bm25_path)  # as if killed after the manifest commit, before the BM25 rebuild
+    ix.run()  # nothing changed in the vault, yet the index is made whole
+    assert len(SparseIndex.load(ix.settings.bm25_path).ids) == ix.store.count()
