@@ -1,4 +1,4 @@
-"""Export the link graph for other tools: node-link JSON, GraphML (yEd, Gephi), GEXF (Gephi)."""
+"""Export the link graph for other tools: node-link JSON, GraphML (yEd, Gephi), GEXF (Gephi), or a page to look at."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import networkx as nx
 
 from graph.linkgraph import LinkGraph
 
-FORMATS = ("json", "graphml", "gexf")
+FORMATS = ("json", "graphml", "gexf", "html")
 
 
 def public_graph(graph: LinkGraph) -> nx.MultiDiGraph:
@@ -40,6 +40,10 @@ def export_graph(graph: LinkGraph, fmt: str) -> str:
         return json.dumps(nx.node_link_data(g, edges="edges"), ensure_ascii=False, indent=1)
     if fmt == "graphml":
         return "\n".join(nx.generate_graphml(_flatten(g)))
+    if fmt == "html":
+        from graph.html import export_html
+
+        return export_html(graph)
     if fmt == "gexf":
         buf = io.BytesIO()
         nx.write_gexf(_flatten(g), buf)

@@ -7,8 +7,10 @@ from typing import Any
 from graph import GraphFileError, LinkGraph
 from overlay.chunkstore import ChunkStore
 from overlay.embedding import Embedder, embedder_name, make_embedder
-from overlay.errors import NotIndexed
+from overlay.errors import NoteNotFound, NotIndexed
 from overlay.indexer import Indexer, IndexReport, Progress
+from overlay.related import Related
+from overlay.related import related as find_related
 from overlay.retrieval import Retriever, SearchResult
 from overlay.settings import Settings
 from overlay.sparse import SparseIndex
@@ -52,8 +54,9 @@ def open_retriever(settings: Settings, embedder: Embedder | None = None) -> Retr
         graph = LinkGraph.load(settings.graph_path)
     except (FileNotFoundError, GraphFileError):
         graph = None  # graph expansion is skipped; `overlay index` rebuilds the file
-    return Retriever(embedder=embedder, store=VectorStore(settings, embedder.name, embedder.dim),
-                     texts=ChunkStore(settings.chunks_path), sparse=SparseIndex.load(settings.bm25_path), graph=graph,
+    texts = ChunkStore(settings.chunks_path)
+    return Retriever(embedder=embedder, store=VectorStore(settings, embedder.name, embedder.dim), texts=texts,
+                     sparse=SparseIndex.current(texts, settings.bm25_path), graph=graph,
                      graph_weight=settings.graph_weight)
 
 
@@ -64,6 +67,25 @@ def search(settings: Settings, query: str, k: int = 10, *, mode: str = "hybrid",
         return retriever.search(query, k, mode=mode, include_answers=include_answers, exclude=exclude)
     finally:
         retriever.texts.close()
+
+
+def related(settings: Settings, note: str, k: int = 10) -> list[Related]:
+    retriever = open_retriever(settings)
+    try:
+        path = _note_path(retriever, note)
+        return find_related(retriever, path, k)
+    finally:
+        retriever.texts.close()
+
+
+def _note_path(retriever: Retriever, note: str) -> str:
+    """Accept a vault path, with or without .md, or a note name / alias as a wiki-link would."""
+    if retriever.graph is None:
+        raise NotIndexed("no link graph yet", hint="run `overlay index`")
+    resolution = retriever.graph.resolver.resolve(note.removesuffix(".md"), "")
+    if resolution.path is None:
+        raise NoteNotFound(f"no note {note!r} in the index")
+    return resolution.path
 
 
 def load_graph(settings: Settings) -> LinkGraph:

@@ -23,6 +23,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     terms TEXT NOT NULL, answer INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta VALUES ('generation', 0);
 """
 
 
@@ -52,11 +54,16 @@ class ChunkStore:
     def replace_paths(self, paths: Iterable[str], chunks: Sequence[Chunk], answers: Collection[str] = ()) -> None:
         """Make the rows of `paths` exactly `chunks` (one transaction); BM25 stems are computed here, once."""
         with self._db:
+            self._db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
             self._db.executemany("DELETE FROM chunks WHERE path = ?", [(p,) for p in set(paths)])
             self._db.executemany(
                 "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(c.id, c.path, c.heading, " > ".join(c.heading_path), c.ordinal, c.line, c.text,
                   " ".join(tokenize(c.text)), int(c.path in answers)) for c in chunks])
+
+    def generation(self) -> int:
+        """Bumped by every write, in the same transaction: derived indexes (BM25) compare it to know if stale."""
+        return self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
 
     def all_terms(self) -> tuple[list[str], list[str]]:
         rows = self._db.execute("SELECT id, terms FROM chunks ORDER BY rowid").fetchall()

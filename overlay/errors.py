@@ -36,3 +36,7 @@ class EmbeddingError(OverlayError):
 
 class StoreError(OverlayError):
     hint = "check `chroma_url` / the state dir; `overlay index` repairs a missing local store"
+
+
+class NoteNotFound(OverlayError):
+    hint = "give a vault path such as \"Folder/Note.md\", or a note name or alias"

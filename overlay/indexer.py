@@ -28,6 +28,7 @@ from vault_sync import ChangeSet, Entry, Manifest, Note, SkipFile, diff, file_ch
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 BATCH_NOTES = 128
 CHECKPOINT_S = 60.0
+BM25_EAGER_NOTES = 50
 
 
 @dataclass
@@ -211,12 +212,10 @@ class _Run:
         self.manifest.commit(self.pending, self.pending_deletes, meta)
         self.pending, self.pending_deletes = [], []
 
-    def _ensure_sparse(self) -> None:
-        """BM25 is rebuilt after the manifest commit and tagged with that run: a crash in between is repaired by the
-        next run, even one that finds nothing changed in the vault."""
-        run_at = (self.manifest.meta("last_index") or {}).get("at")
-        if SparseIndex.built_for_of(self.s.bm25_path) != run_at:
-            SparseIndex.build(self.texts, self.s.bm25_path, run_at)
+    def _build_sparse(self, changed_notes: int) -> None:
+        """A bulk run builds BM25 now; after a small one the first search rebuilds it (see overlay.sparse)."""
+        if changed_notes >= BM25_EAGER_NOTES or not self.s.bm25_path.exists():
+            SparseIndex.build(self.texts, self.s.bm25_path)
 
     def _finish(self, cs: ChangeSet, problems: list[tuple[str, str]], attachments_key: str, *,
                 changed: bool) -> IndexReport:
@@ -228,7 +227,7 @@ class _Run:
                               "last_index": {"at": time.time(), "seconds": round(time.perf_counter() - self.t0, 3),
                                              "new": r.new, "modified": r.modified, "deleted": r.deleted,
                                              "moved": r.moved}})
-        self._ensure_sparse()
+            self._build_sparse(r.new + r.modified + r.deleted + r.moved)
         counts = self.manifest.counts()
         r.notes, r.chunks = counts["notes"], counts["chunks"]
         r.skipped = [*self.manifest.skipped(), *r.skipped, *({"path": p, "reason": why} for p, why in problems)]

@@ -32,3 +32,19 @@ def search_command(settings: Settings, as_json: bool, query: str, k: int, mode: 
         where = r["path"] + (f" › {r['heading']}" if r["heading"] else "")
         table.add_row(f"{r['score']:.3f}", where, r["snippet"], "\n".join(r["why"]))
     out.print(table)
+
+
+@main.command("related")
+@click.argument("note")
+@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 200))
+@vault_options
+def related_command(settings: Settings, as_json: bool, note: str, k: int) -> None:
+    """Notes most related to NOTE (a vault path like "Folder/Note.md"), marking those not linked yet."""
+    results = [r.as_dict() for r in app.related(settings, note, k)]
+    if as_json:
+        emit_json(results)
+        return
+    table = Table("score", "note", "linked", "why")
+    for r in results:
+        table.add_row(f"{r['score']:.4f}", r["path"], "yes" if r["linked"] else "[bold]not yet[/]", ", ".join(r["why"]))
+    out.print(table)

@@ -98,3 +98,27 @@ def test_exports_roundtrip_in_every_format(tmp_path: Path) -> None:
         path.write_text(export_graph(g, fmt), encoding="utf-8")
         back = reader(path)
         assert {"Папка/A.md", "B.md", "unresolved:нет"} <= set(back.nodes)
+
+
+def test_html_export_is_a_self_contained_page_with_every_node() -> None:
+    import re
+    import xml.etree.ElementTree as ET
+    from html.parser import HTMLParser
+
+    g = LinkGraph()
+    g.apply([note("Папка/A.md", "[[B]] [[Нет такой]] [[C]] #tag"), note("B.md", "[[A]]"), note("C.md", "[[A]] [[B]]")])
+    page = export_graph(g, "html")
+    tags: list[str] = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            tags.append(tag)
+
+    Collect().feed(page)
+    assert page.startswith("<!DOCTYPE html>") and tags[:3] == ["html", "head", "meta"]
+    svg = re.search(r"<svg.*</svg>", page, re.S).group(0)
+    root = ET.fromstring(svg)  # the drawing is well-formed XML
+    ids = {el.get("data-id") for el in root.iter() if el.get("data-id")}
+    assert ids == {"Папка/A.md", "B.md", "C.md", "unresolved:нет такой"}  # tags are left out
+    assert 'class="unresolved"' in svg
+    assert not re.search(r'(src|href)="https?:', page)  # nothing fetched from the network

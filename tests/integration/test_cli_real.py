@@ -73,7 +73,7 @@ def test_answer_notes_excluded_unless_asked(indexed: Path) -> None:
     assert any(h["path"].startswith("Overlay/") for h in json.loads(out))
 
 
-@pytest.mark.parametrize("fmt", ["json", "graphml", "gexf"])
+@pytest.mark.parametrize("fmt", ["json", "graphml", "gexf", "html"])
 def test_graph_export(indexed: Path, tmp_path: Path, fmt: str) -> None:
     target = tmp_path / f"graph.{fmt}"
     code, _ = run("graph", "export", "--vault", str(indexed), "--format", fmt, "-o", str(target))
@@ -92,3 +92,27 @@ def test_errors_are_one_clear_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["search", "x", "--vault", str(tmp_path)])
     assert result.exit_code == 1 and "no index yet" in result.output and "hint: run `overlay index`" in result.output
 
+
+
+def test_related_marks_notes_not_yet_linked(indexed: Path) -> None:
+    code, out = run("related", "Биохакинг", "--vault", str(indexed), "--k", "8", "--json")
+    rows = json.loads(out)
+    assert code == 0 and rows
+    by_path = {r["path"]: r for r in rows}
+    assert by_path["Спорт/Восстановление и сон.md"]["linked"] is True
+    assert any(not r["linked"] for r in rows)  # the point: suggestions that are not linked yet
+    assert "Спорт/Биохакинг.md" not in by_path
+    code, out = run("related", "No such note", "--vault", str(indexed))
+    assert code == 1 and "no note" in out
+
+
+@pytest.mark.parametrize("mode", ["dense", "sparse", "hybrid"])
+def test_eval_on_the_example_dev_set(indexed: Path, mode: str) -> None:
+    from tests.conftest import ROOT
+
+    dev = ROOT / "examples" / "eval" / "examples-vault.jsonl"
+    code, out = run("eval", "retrieval", str(dev), "--vault", str(indexed), "--mode", mode, "--json")
+    result = json.loads(out)
+    assert code == 0 and result["n"] >= 40
+    assert result["hit@5"] >= 0.75  # measured 0.83-0.94; a floor that catches a broken retriever
+    assert set(result["by_lang"]) == {"ru", "en"}

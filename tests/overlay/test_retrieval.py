@@ -28,8 +28,9 @@ def retriever(vault: Path, fake_index) -> Retriever:
     ix = fake_index(vault)
     ix.run()
     s = ix.settings
-    return Retriever(embedder=ix.embedder, store=ix.store, texts=ChunkStore(s.chunks_path),
-                     sparse=SparseIndex.load(s.bm25_path), graph=LinkGraph.load(s.graph_path))
+    texts = ChunkStore(s.chunks_path)
+    return Retriever(embedder=ix.embedder, store=ix.store, texts=texts,
+                     sparse=SparseIndex.current(texts, s.bm25_path), graph=LinkGraph.load(s.graph_path))
 
 
 def test_tokenize_stems_each_script_with_its_own_stemmer() -> None:
@@ -79,15 +80,19 @@ def test_unknown_mode_rejected(retriever: Retriever) -> None:
         retriever.search("x", mode="magic")
 
 
-def test_bm25_rebuilt_after_a_run_and_repaired_after_a_crash(vault: Path, fake_index) -> None:
-    write(vault, "a.md", "первая заметка про сон")
-    ix = fake_index(vault)
-    ix.run()
-    write(vault, "b.md", "вторая заметка про велосипед")
-    ix.run()
-    assert SparseIndex.load(ix.settings.bm25_path).search("велосипеды", 5)[0][0] in ix.store.rows
+def test_bm25_is_current_after_small_changes_and_after_a_crash(vault: Path, fake_index) -> None:
     import shutil
 
-    shutil.rmtree(ix.settings.bm25_path)  # as if killed after the manifest commit, before the BM25 rebuild
-    ix.run()  # nothing changed in the vault, yet the index is made whole
-    assert len(SparseIndex.load(ix.settings.bm25_path).ids) == ix.store.count()
+    write(vault, "a.md", "первая заметка про сон")
+    ix = fake_index(vault)
+    ix.run()  # first run: built at once
+    texts = ChunkStore(ix.settings.chunks_path)
+    assert SparseIndex.load(ix.settings.bm25_path).built_for == texts.generation()
+    write(vault, "b.md", "вторая заметка про велосипед")
+    ix.run()  # a small change leaves BM25 stale...
+    assert SparseIndex.load(ix.settings.bm25_path).built_for != texts.generation()
+    current = SparseIndex.current(texts, ix.settings.bm25_path)  # ...and the first search rebuilds it
+    assert current.search("велосипеды", 5)[0][0] in ix.store.rows
+    assert SparseIndex.load(ix.settings.bm25_path).built_for == texts.generation()
+    shutil.rmtree(ix.settings.bm25_path)  # lost or half-written: rebuilt, never wrong
+    assert len(SparseIndex.current(texts, ix.settings.bm25_path).ids) == ix.store.count()
