@@ -88,9 +88,9 @@ def main() -> None:
 
     rng = random.Random(1)
     queries = [" ".join(rng.choice(RU if i % 2 else EN) for _ in range(5)) for i in range(args.queries)]
-    texts = ChunkStore(settings.chunks_path)
-    sparse, bm25_rebuild_s = timed(lambda: SparseIndex.current(texts, settings.bm25_path))  # stale after the edits
-    retriever = Retriever(embedder=indexer.embedder, store=indexer.store, texts=texts, sparse=sparse,
+    rows = ChunkStore(settings.chunks_path)
+    sparse, bm25_rebuild_s = timed(lambda: SparseIndex.current(rows, settings.bm25_path))  # stale after the edits
+    retriever = Retriever(embedder=indexer.embedder, store=indexer.store, texts=rows, sparse=sparse,
                           graph=LinkGraph.load(settings.graph_path))
     latency = {}
     for mode in ("dense", "hybrid"):
