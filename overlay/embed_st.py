@@ -17,6 +17,9 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never fetch weights at run time
         try:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # no "Loading weights" bars in CLI output
 
             self._model = SentenceTransformer(model, device=device)
         except Exception as exc:  # the library raises OSError, ValueError, HF errors...

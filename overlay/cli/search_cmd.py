@@ -30,7 +30,7 @@ def search_command(settings: Settings, as_json: bool, query: str, k: int, mode: 
     table = Table("score", "note", "snippet", "why", show_lines=True)
     for r in results:
         where = r["path"] + (f" › {r['heading']}" if r["heading"] else "")
-        table.add_row(f"{r['score']:.3f}", where, r["snippet"], "\n".join(r["why"]))
+        table.add_row(f"{r['score']:.4f}", where, r["snippet"], "\n".join(r["why"]))
     out.print(table)
 
 

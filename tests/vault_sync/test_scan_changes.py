@@ -131,3 +131,25 @@ def test_manifest_commit_is_one_transaction(tmp_path: Path) -> None:
     assert manifest.entries()["a.md"].chunk_ids == ("x", "y")
     assert manifest.meta("k") == {"v": 1}
     assert manifest.counts() == {"notes": 1, "skipped": 0, "chunks": 2}
+
+
+def test_read_note_reports_each_unreadable_kind(vault: Path) -> None:
+    from vault_sync import SkipFile, read_note
+
+    (vault / "folder.md").mkdir()  # a name that looks like a note but cannot be read as one
+    with pytest.raises(SkipFile, match="unreadable"):
+        read_note(vault, "folder.md")
+    write(vault, "big.md", "x" * 100)
+    with pytest.raises(SkipFile, match="too large: 100 bytes > limit 10"):
+        read_note(vault, "big.md", max_bytes=10)
+    write(vault, "blank.md", "  \n\n ")
+    with pytest.raises(SkipFile, match="empty file"):
+        read_note(vault, "blank.md")
+    with pytest.raises(FileNotFoundError):  # vanished: the caller treats it as deleted, not as skipped
+        read_note(vault, "gone.md")
+    write(vault, "bad.canvas", "[]")
+    with pytest.raises(SkipFile, match="canvas: top level"):
+        read_note(vault, "bad.canvas")
+    write(vault, "ok.md", "\ufeff---\ntitle: BOM\n---\nтекст".encode())
+    note, encoding = read_note(vault, "ok.md")
+    assert encoding == "utf-8-sig" and note.title == "BOM"
