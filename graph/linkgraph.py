@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +76,7 @@ class LinkGraph:
         return keys
 
     def _add_note(self, note: Note) -> None:
-        links = [{k: v for k, v in asdict(link).items() if k in _LINK_FIELDS and v is not None}
-                 for link in note.links]
+        links = [{k: v for k in _LINK_FIELDS if (v := getattr(link, k)) is not None} for link in note.links]
         self.g.add_node(note.path, kind="note", title=note.title, aliases=list(note.aliases),
                         tags=list(note.tags), links=links)
         self.resolver.add(note.path, note.aliases)
