@@ -24,7 +24,8 @@ line {{ stroke: #b8c4d6; stroke-width: 0.6; }}
 line.unresolved {{ stroke: #d04a4a; stroke-dasharray: 3 2; }}
 circle {{ stroke: #fff; stroke-width: 0.8; }}
 circle.unresolved {{ stroke: #d04a4a; stroke-dasharray: 2 1; fill: #fff; }}
-text {{ font-size: 7px; fill: #333; pointer-events: none; }}
+text {{ font-size: 9px; fill: #333; pointer-events: none; }}
+text.unresolved {{ fill: #d04a4a; }}
 </style></head><body>
 <header>{title}: {notes} notes, {links} links, {unresolved} unresolved (red). Wheel: zoom, drag: move.</header>
 <svg id="g" viewBox="-20 -20 {box} {box}" xmlns="http://www.w3.org/2000/svg">
@@ -87,6 +88,7 @@ def _node(node: str, attrs: dict, xy: tuple[float, float], degree: int) -> str:
     label = html.escape(attrs.get("title") or node)
     klass = ' class="unresolved"' if kind == "unresolved" else ""
     fill = "" if kind == "unresolved" else f' fill="{COLORS.get(kind, "#999")}"'
-    text = f'<text x="{xy[0] + radius + 1:.1f}" y="{xy[1] + 2:.1f}">{label}</text>' if degree >= 3 else ""
+    shown = degree >= 3 or kind == "unresolved"  # every missing note is named: that is what the view is for
+    text = f'<text x="{xy[0] + radius + 1:.1f}" y="{xy[1] + 2:.1f}"{klass}>{label}</text>' if shown else ""
     return (f'<g><circle cx="{xy[0]:.1f}" cy="{xy[1]:.1f}" r="{radius:.1f}"{fill}{klass} data-id="{html.escape(node)}">'
             f"<title>{html.escape(node)} ({kind}, {degree} links)</title></circle>{text}</g>")
