@@ -16,7 +16,7 @@ from typing import Any
 
 import networkx as nx
 
-from graph.resolver import LinkResolver, Resolution, link_key
+from graph.resolver import LinkResolver, Resolution, fold, link_key
 from vault_sync import Link, Note, write_atomic
 
 FORMAT_VERSION = 1
@@ -100,7 +100,7 @@ class LinkGraph:
 
     def _target_node(self, link: Link, res: Resolution) -> str:
         if res.path is None:
-            node = UNRESOLVED + link.target.lower().removesuffix(".md")
+            node = UNRESOLVED + fold(link.target).removesuffix(".md")
             self.g.add_node(node, kind="unresolved", title=link.target.removesuffix(".md"))
         else:
             node = res.path

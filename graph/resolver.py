@@ -8,6 +8,7 @@ candidates: the one nearest the linking note's folder wins and the ambiguity is 
 from __future__ import annotations
 
 import posixpath
+import unicodedata
 from dataclasses import dataclass
 
 from vault_sync import Link, Note
@@ -20,9 +21,15 @@ class Resolution:
     candidates: tuple[str, ...] = ()  # more than one when ambiguous
 
 
+def fold(text: str) -> str:
+    """Case- and normalisation-insensitive form: macOS stores file names decomposed (NFD: `й` = `и` + U+0306),
+    while links typed in Obsidian are composed (NFC)."""
+    return unicodedata.normalize("NFC", text).lower()
+
+
 def link_key(target: str) -> str:
-    """The lookup key of a target: its last path part, lower-cased, without a note extension."""
-    name = target.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1].lower()
+    """The lookup key of a target: its last path part, folded, without a note extension."""
+    name = fold(target.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1])
     for ext in (".md", ".canvas"):
         if name.endswith(ext):
             return name[: -len(ext)]
@@ -38,25 +45,25 @@ class LinkResolver:
 
     def add(self, path: str, aliases: tuple[str, ...] = ()) -> None:
         self.remove(path)
-        self._paths[path.lower()] = path
+        self._paths[fold(path)] = path
         self._by_name.setdefault(link_key(path), set()).add(path)
         self._aliases_of[path] = aliases
         for alias in aliases:
-            self._by_alias.setdefault(alias.lower(), set()).add(path)
+            self._by_alias.setdefault(fold(alias), set()).add(path)
 
     def remove(self, path: str) -> None:
-        if self._paths.pop(path.lower(), None) is None:
+        if self._paths.pop(fold(path), None) is None:
             return
         self._by_name.get(link_key(path), set()).discard(path)
         for alias in self._aliases_of.pop(path, ()):
-            self._by_alias.get(alias.lower(), set()).discard(path)
+            self._by_alias.get(fold(alias), set()).discard(path)
 
     def keys_of(self, path: str) -> set[str]:
         """Every key under which links may point at `path` (name and aliases)."""
-        return {link_key(path), *(a.lower() for a in self._aliases_of.get(path, ()))}
+        return {link_key(path), *(fold(a) for a in self._aliases_of.get(path, ()))}
 
     def __contains__(self, path: str) -> bool:
-        return path.lower() in self._paths
+        return fold(path) in self._paths
 
     def resolve(self, link: Link | str, source: str) -> Resolution:
         target = link if isinstance(link, str) else link.target
@@ -69,7 +76,7 @@ class LinkResolver:
         named = self._pick(self._by_name.get(link_key(target), set()), target, source)
         if named.path:
             return named
-        aliased = self._pick(self._by_alias.get(target.lower(), set()), target, source, via="alias")
+        aliased = self._pick(self._by_alias.get(fold(target), set()), target, source, via="alias")
         return aliased if aliased.path else Resolution(None, "unresolved")
 
     def _exact(self, target: str, source: str, *, relative: bool) -> str | None:
@@ -77,15 +84,15 @@ class LinkResolver:
         for base in bases:
             joined = posixpath.normpath(posixpath.join(base, target)).lstrip("/")
             for candidate in (joined, joined + ".md"):
-                hit = self._paths.get(candidate.lower())
+                hit = self._paths.get(fold(candidate))
                 if hit:
                     return hit
         return None
 
     def _pick(self, candidates: set[str], target: str, source: str, via: str = "name") -> Resolution:
         if "/" in target and via == "name":
-            tail = "/" + target.lower().removesuffix(".md")
-            candidates = {c for c in candidates if ("/" + c.lower()).removesuffix(".md").endswith(tail)}
+            tail = "/" + fold(target).removesuffix(".md")
+            candidates = {c for c in candidates if ("/" + fold(c)).removesuffix(".md").endswith(tail)}
         if not candidates:
             return Resolution(None, "unresolved")
         ranked = sorted(candidates, key=lambda c: _distance(posixpath.dirname(source), c))

@@ -28,6 +28,8 @@ def text_checksum(text: str) -> str:
 
 def parse_note(text: str, path: str, *, checksum: str | None = None, warnings: tuple[str, ...] = ()) -> Note:
     """Parse one Markdown note. `path` is vault-relative with POSIX separators."""
+    checksum = checksum or text_checksum(text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # Windows/old-Mac line ends: the scanners expect \n
     meta, body, body_line, fm_warning = split_frontmatter(text)
     notes = [*warnings, *([fm_warning] if fm_warning else [])]
     body = md.strip_comments(body)
@@ -41,7 +43,7 @@ def parse_note(text: str, path: str, *, checksum: str | None = None, warnings: t
         path=path,
         title=_title(meta, path),
         body=body,
-        checksum=checksum or text_checksum(text),
+        checksum=checksum,
         aliases=_string_list(meta.get("aliases", meta.get("alias"))),
         tags=tuple(dict.fromkeys([*_tag_list(meta.get("tags", meta.get("tag"))), *md.scan_tags(masked)])),
         frontmatter=meta,

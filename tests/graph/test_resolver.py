@@ -75,3 +75,12 @@ def test_remove_and_readd(resolver: LinkResolver) -> None:
     assert resolver.resolve("Квен", "x.md").path is None
     resolver.add("models/Qwen3.md", ("Квен",))
     assert resolver.resolve("Qwen3", "x.md").path == "models/Qwen3.md"
+
+
+def test_decomposed_file_names_from_macos_resolve() -> None:
+    import unicodedata
+
+    r = LinkResolver()
+    r.add(unicodedata.normalize("NFD", "Заметки/Йога и ёлка.md"), (unicodedata.normalize("NFD", "Йога"),))
+    for target in ("Йога и ёлка", "заметки/йога и ёлка", "йога"):
+        assert r.resolve(unicodedata.normalize("NFC", target), "x.md").path is not None, target

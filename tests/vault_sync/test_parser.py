@@ -154,3 +154,12 @@ def test_canvas_text_nodes_files_and_labelled_edges() -> None:
 def test_invalid_canvas_raises_clear_error(bad: str) -> None:
     with pytest.raises(CanvasError, match="canvas:"):
         parse_canvas(bad, "x.canvas")
+
+
+def test_windows_line_endings() -> None:
+    text = "---\r\ntitle: T\r\n---\r\n# Head\r\n```\r\n[[InCode]]\r\n```\r\ntext ^blk\r\n[[Real]] #tag\r\n"
+    note = parse_note(text, "n.md")
+    assert note.title == "T" and [h.text for h in note.headings] == ["Head"]
+    assert note.blocks == ("blk",) and note.tags == ("tag",)
+    assert [(lk.target, lk.line) for lk in note.links] == [("Real", 9)]
+    assert note.checksum == parse_note(text, "n.md").checksum != parse_note(text.replace("\r", ""), "n.md").checksum
