@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,6 @@ class Settings:
     chroma_url: str | None = None  # "http://host:port" uses a Chroma server instead of the embedded store
     answers_folder: str = "Overlay"
     graph_weight: float = 0.0  # weight of graph expansion in hybrid search fusion (dense and BM25 weigh 1.0)
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def manifest_path(self) -> Path:
@@ -55,7 +54,7 @@ class Settings:
         return self.state_dir / "writer.lock"
 
 
-_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name not in ("vault", "state_dir", "extra")}
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name not in ("vault", "state_dir")}
 
 
 def find_vault(start: Path | None = None) -> Path:
