@@ -2,7 +2,7 @@
 
 from graph.export import FORMATS, export_graph, public_graph
 from graph.linkgraph import TAG, UNRESOLVED, GraphFileError, LinkGraph
-from graph.resolver import LinkResolver, Resolution, link_key, resolver_for
+from graph.resolver import LinkResolver, Resolution, link_key
 
 __all__ = ["FORMATS", "TAG", "UNRESOLVED", "GraphFileError", "LinkGraph", "LinkResolver", "Resolution",
-           "export_graph", "link_key", "public_graph", "resolver_for"]
+           "export_graph", "link_key", "public_graph"]

@@ -11,7 +11,7 @@ import posixpath
 import unicodedata
 from dataclasses import dataclass
 
-from vault_sync import Link, Note
+from vault_sync import Link
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +62,6 @@ class LinkResolver:
         """Every key under which links may point at `path` (name and aliases)."""
         return {link_key(path), *(fold(a) for a in self._aliases_of.get(path, ()))}
 
-    def __contains__(self, path: str) -> bool:
-        return fold(path) in self._paths
-
     def resolve(self, link: Link | str, source: str) -> Resolution:
         target = link if isinstance(link, str) else link.target
         target = target.strip().replace("\\", "/")
@@ -108,9 +105,3 @@ def _distance(folder: str, candidate: str) -> tuple[int, int, str]:
         common += 1
     return (len(a) - common) + (len(b) - common), len(b), candidate
 
-
-def resolver_for(notes: list[Note]) -> LinkResolver:
-    resolver = LinkResolver()
-    for note in notes:
-        resolver.add(note.path, note.aliases)
-    return resolver

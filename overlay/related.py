@@ -33,7 +33,8 @@ def related(retriever: Retriever, path: str, k: int = 10) -> list[Related]:
         semantic = list(dict.fromkeys(rows[h.id].path for h in hits if h.id in rows and not rows[h.id].answer))
         semantic = [p for p in semantic if p != path]
     graph = retriever.graph
-    linked = set(graph.outlinks(path)) | set(graph.backlinks(path)) if graph else set()
+    backlinks = set(graph.backlinks(path)) if graph else set()
+    linked = set(graph.outlinks(path)) | backlinks if graph else set()
     score: dict[str, float] = {}
     why: dict[str, list[str]] = {}
     for rank, other in enumerate(semantic):
@@ -41,7 +42,7 @@ def related(retriever: Retriever, path: str, k: int = 10) -> list[Related]:
         why.setdefault(other, []).append("similar text")
     for other in sorted(linked):
         score[other] = score.get(other, 0.0) + 1.0 / (RRF_K + 1)
-        direction = "links to it" if other in graph.backlinks(path) else "linked from it"
+        direction = "links to it" if other in backlinks else "linked from it"
         why.setdefault(other, []).append(direction)
     best = sorted(score, key=lambda p: -score[p])[:k]
     return [Related(p, round(score[p], 5), p in linked, tuple(why[p])) for p in best]
