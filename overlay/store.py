@@ -90,10 +90,6 @@ class VectorStore:
             j = i + self._batch
             self._col.add(ids=list(ids[i:j]), embeddings=vectors[i:j], metadatas=list(metadatas[i:j]))
 
-    def update_metadata(self, ids: Sequence[str], metadatas: Sequence[dict[str, Any]]) -> None:
-        for i in range(0, len(ids), self._batch):
-            self._col.update(ids=list(ids[i:i + self._batch]), metadatas=list(metadatas[i:i + self._batch]))
-
     def delete(self, ids: Sequence[str]) -> None:
         for i in range(0, len(ids), self._batch):
             self._col.delete(ids=list(ids[i:i + self._batch]))

@@ -63,10 +63,6 @@ class MemoryStore:
             assert cid not in self.rows, f"duplicate chunk id {cid}"
             self.rows[cid] = (np.asarray(vec), dict(meta))
 
-    def update_metadata(self, ids, metadatas) -> None:
-        for cid, meta in zip(ids, metadatas, strict=True):
-            self.rows[cid] = (self.rows[cid][0], dict(meta))
-
     def delete(self, ids: Sequence[str]) -> None:
         for cid in ids:
             self.rows.pop(cid, None)
