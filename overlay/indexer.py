@@ -169,6 +169,7 @@ class _Run:
                 continue
             try:
                 note, encoding = read_note(self.s.vault, path, max_bytes=self.s.max_file_bytes)
+                chunks = self._chunk(note)
             except FileNotFoundError:
                 continue
             except SkipFile as exc:
@@ -177,12 +178,18 @@ class _Run:
                 batch.graph_notes.append(_placeholder(path))
                 continue
             batch.notes[path] = note
-            batch.chunks[path] = chunk_note(note, max_tokens=self.s.chunk_tokens, overlap=self.s.chunk_overlap)
+            batch.chunks[path] = chunks
             batch.entries.append(Entry(path, note.checksum, *stat, status="ok", reason="; ".join(note.warnings) or None,
                                        encoding=encoding, chunk_ids=tuple(c.id for c in batch.chunks[path])))
             batch.graph_notes.append(dataclasses.replace(note, body="", frontmatter={}))
         self.pending_deletes += [p for p in old_paths if p in known]
         return batch
+
+    def _chunk(self, note: Note) -> list:
+        try:
+            return chunk_note(note, max_tokens=self.s.chunk_tokens, overlap=self.s.chunk_overlap)
+        except Exception as exc:  # as in read_note: one odd note must not stop the run
+            raise SkipFile(f"could not chunk ({exc.__class__.__name__}: {exc}); please report") from None
 
     def _commit(self, batch: chunksync.Batch) -> None:
         chunksync.commit(batch, self.ix.store, self.texts, self.ix.embedder)

@@ -152,7 +152,7 @@ def parse_canvas(text: str, path: str, *, checksum: str | None = None) -> Note:
         raise CanvasError(f"canvas: invalid JSON at line {exc.lineno}: {exc.msg}") from None
     if not isinstance(data, dict):
         raise CanvasError("canvas: top level is not a JSON object")
-    nodes = {n.get("id"): n for n in data.get("nodes", []) if isinstance(n, dict)}
+    nodes = {n.get("id"): n for n in _list(data.get("nodes")) if isinstance(n, dict)}
     texts = [str(n.get("text") or n.get("label") or "") for n in nodes.values() if n.get("type") in ("text", "group")]
     body = "\n\n".join(t for t in texts if t.strip())
     inner = parse_note(body, path) if body else None
@@ -160,7 +160,7 @@ def parse_canvas(text: str, path: str, *, checksum: str | None = None) -> Note:
     for node in nodes.values():
         if node.get("type") == "file" and node.get("file"):
             links.append(_canvas_file_link(node))
-    for edge in data.get("edges", []):
+    for edge in _list(data.get("edges")):
         label = str(edge.get("label") or "").strip() if isinstance(edge, dict) else ""
         if not label:  # an unlabelled edge adds nothing to the file nodes' own links
             continue
@@ -172,6 +172,10 @@ def parse_canvas(text: str, path: str, *, checksum: str | None = None) -> Note:
     return Note(path=path, title=_title({}, path), body=body, checksum=checksum or text_checksum(text),
                 tags=inner.tags if inner else (), headings=inner.headings if inner else (),
                 links=tuple(dict.fromkeys(links)), kind="canvas")
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _canvas_file_link(node: dict[str, Any]) -> Link:

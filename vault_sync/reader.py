@@ -37,10 +37,11 @@ def read_note(root: Path, rel: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tu
     except (UndecodableFile, UnicodeDecodeError) as exc:
         raise SkipFile(str(exc)) from None
     warnings = (f"encoding: {decoded.note}",) if decoded.note else ()
-    if rel.lower().endswith(".canvas"):
-        try:
-            note = parse_canvas(decoded.text, rel, checksum=checksum)
-        except CanvasError as exc:
-            raise SkipFile(str(exc)) from None
-        return note, decoded.encoding
-    return parse_note(decoded.text, rel, checksum=checksum, warnings=warnings), decoded.encoding
+    try:
+        if rel.lower().endswith(".canvas"):
+            return parse_canvas(decoded.text, rel, checksum=checksum), decoded.encoding
+        return parse_note(decoded.text, rel, checksum=checksum, warnings=warnings), decoded.encoding
+    except CanvasError as exc:
+        raise SkipFile(str(exc)) from None
+    except Exception as exc:  # a parser bug must cost one file, never the run; the reason names it
+        raise SkipFile(f"could not parse ({exc.__class__.__name__}: {exc}); please report") from None

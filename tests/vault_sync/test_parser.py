@@ -163,3 +163,18 @@ def test_windows_line_endings() -> None:
     assert note.blocks == ("blk",) and note.tags == ("tag",)
     assert [(lk.target, lk.line) for lk in note.links] == [("Real", 9)]
     assert note.checksum == parse_note(text, "n.md").checksum != parse_note(text.replace("\r", ""), "n.md").checksum
+
+
+@pytest.mark.parametrize("odd", ['{}', '{"nodes": null, "edges": null}', '{"nodes": "x", "edges": ["junk"]}',
+                                 '{"nodes": [{"type": "file"}, {"id": 1}], "edges": [{"fromNode": 9, "label": "x"}]}'])
+def test_odd_but_valid_canvas_json_never_raises(odd: str) -> None:
+    assert parse_canvas(odd, "c.canvas").links == ()
+
+
+def test_a_parser_failure_costs_one_file_not_the_run(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vault_sync import SkipFile, read_note, reader
+
+    (tmp_path / "n.md").write_text("text")
+    monkeypatch.setattr(reader, "parse_note", lambda *a, **k: 1 / 0)
+    with pytest.raises(SkipFile, match=r"could not parse \(ZeroDivisionError"):
+        read_note(tmp_path, "n.md")
