@@ -16,7 +16,7 @@ from typing import Any
 
 from graph import GraphFileError, LinkGraph
 from overlay import chunksync
-from overlay.chunking import chunk_note
+from overlay.chunking import Chunk, chunk_note
 from overlay.chunkstore import ChunkStore
 from overlay.embedding import Embedder, embedder_name, make_embedder
 from overlay.lock import writer_lock
@@ -185,7 +185,7 @@ class _Run:
         self.pending_deletes += [p for p in old_paths if p in known]
         return batch
 
-    def _chunk(self, note: Note) -> list:
+    def _chunk(self, note: Note) -> list[Chunk]:
         try:
             return chunk_note(note, max_tokens=self.s.chunk_tokens, overlap=self.s.chunk_overlap)
         except Exception as exc:  # as in read_note: one odd note must not stop the run

@@ -67,6 +67,12 @@ def _visit(entry: os.DirEntry[str], rel_dir: str, ancestors: frozenset[tuple[int
     if is_ignored(rel, ignore):
         return
     try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8 in a name (old archives); nothing downstream can store it
+        shown = rel.encode("utf-8", "replace").decode("utf-8")
+        result.problems.append((shown, "file name is not valid UTF-8: rename the file to index it"))
+        return
+    try:
         if entry.is_dir(follow_symlinks=True):
             if os.path.realpath(entry.path) not in skip_real:
                 stack.append((entry.path, rel, ancestors))

@@ -153,3 +153,13 @@ def test_read_note_reports_each_unreadable_kind(vault: Path) -> None:
     write(vault, "ok.md", "\ufeff---\ntitle: BOM\n---\nтекст".encode())
     note, encoding = read_note(vault, "ok.md")
     assert encoding == "utf-8-sig" and note.title == "BOM"
+
+
+def test_non_utf8_file_names_are_reported_not_fatal(vault: Path) -> None:
+    write(vault, "ok.md", "fine")
+    raw = os.fsencode(str(vault)) + b"/" + "Заметка".encode("cp1251") + b".md"
+    with open(raw, "wb") as fh:
+        fh.write(b"text")
+    result = scan(vault)
+    assert list(result.notes) == ["ok.md"]
+    assert [why for _, why in result.problems] == ["file name is not valid UTF-8: rename the file to index it"]
