@@ -53,3 +53,8 @@ def test_clean_for_index_strips_markup_but_keeps_meaning() -> None:
            "> ![[pic.png]] ![[Embedded note]]\nline with block ^abc-1")
     assert clean_for_index(raw) == ("**User** - 04.07.2025\nВопрос про LoRA и Qwen3 > Thinking\n Embedded note\n"
                                     "line with block")
+
+
+def test_aliases_join_the_title_in_every_chunk() -> None:
+    got = chunks("---\naliases: [Квен, Qwen 3]\n---\n# Qwen3\nintro\n## Thinking\nthink", "LLM/Qwen3.md")
+    assert [c.text.split("\n\n")[0] for c in got] == ["Qwen3 (Квен, Qwen 3)", "Qwen3 (Квен, Qwen 3) > Thinking"]
