@@ -71,22 +71,22 @@ class ChunkStore:
 
     def ids_for_paths(self, paths: Sequence[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
-        for i in range(0, len(paths), 500):
-            part = list(paths[i:i + 500])
-            marks = ",".join("?" * len(part))
-            for cid, path in self._db.execute(
-                    f"SELECT id, path FROM chunks WHERE path IN ({marks}) ORDER BY path, ordinal", part):
-                out.setdefault(path, []).append(cid)
+        for cid, path in self._select_in("SELECT id, path FROM chunks WHERE path IN ({}) ORDER BY path, ordinal",
+                                         paths):
+            out.setdefault(path, []).append(cid)
         return out
 
     def get(self, ids: Sequence[str]) -> dict[str, ChunkRow]:
-        out: dict[str, ChunkRow] = {}
-        for i in range(0, len(ids), 500):
-            part = list(ids[i:i + 500])
-            marks = ",".join("?" * len(part))
-            for row in self._db.execute(f"SELECT * FROM chunks WHERE id IN ({marks})", part):
-                out[row[0]] = ChunkRow(*row)
-        return out
+        rows = self._select_in("SELECT * FROM chunks WHERE id IN ({})", ids)
+        return {row[0]: ChunkRow(*row) for row in rows}
+
+    def _select_in(self, sql: str, values: Sequence[str]) -> list[tuple]:
+        """`sql` with one `IN ({})`, run in slices that stay under sqlite's bound-variable limit."""
+        rows: list[tuple] = []
+        for i in range(0, len(values), 500):
+            part = list(values[i:i + 500])
+            rows += self._db.execute(sql.format(",".join("?" * len(part))), part).fetchall()
+        return rows
 
     def count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]

@@ -109,7 +109,7 @@ def links_as_labels(graph: LinkGraph, texts: ChunkStore, limit: int = 200, seed:
     candidates = [n for n in sorted(graph.notes()) if graph.outlinks(n)]
     random.Random(seed).shuffle(candidates)
     questions = []
-    ids = texts.ids_for_paths(candidates[: limit * 3])
+    ids = texts.ids_for_paths(candidates)
     for path in candidates:
         if len(questions) >= limit:
             break

@@ -116,9 +116,9 @@ class _Run:
         if (cs.empty and self.s.graph_path.is_file() and fresh_model
                 and self.manifest.meta("attachments") == attachments_key):
             return self._finish(cs, scan.problems, attachments_key, changed=False)
-        self.graph = self._load_graph(known, cs)
+        self.graph = self._load_graph(cs)
         self.attachments = scan.attachments
-        self._index_notes(cs, known)
+        self._index_notes(cs)
         self._delete_notes(cs.deleted)
         for path in cs.touched:
             old, stat = known[path], scan.notes[path]
@@ -126,7 +126,7 @@ class _Run:
         return self._finish(cs, scan.problems, attachments_key, changed=True)
 
     # ---- graph ----------------------------------------------------------------------------------------------
-    def _load_graph(self, known: dict[str, Entry], cs: ChangeSet) -> LinkGraph:
+    def _load_graph(self, cs: ChangeSet) -> LinkGraph:
         if self.ix.graph is not None and self.ix.graph_stamp == _stamp(self.s.graph_path):
             return self.ix.graph
         try:
@@ -136,7 +136,7 @@ class _Run:
         except GraphFileError as exc:
             self.report.warnings.append({"path": str(self.s.graph_path), "reason": f"{exc}; rebuilt from the vault"})
         graph = LinkGraph()
-        graph.apply(upserts=[self._read_quietly(p) for p in cs.unchanged if p in known])
+        graph.apply(upserts=[self._read_quietly(p) for p in cs.unchanged])  # changed notes come with the batches
         return graph
 
     def _read_quietly(self, path: str) -> Note:
@@ -146,12 +146,12 @@ class _Run:
             return _placeholder(path)
 
     # ---- notes ----------------------------------------------------------------------------------------------
-    def _index_notes(self, cs: ChangeSet, known: dict[str, Entry]) -> None:
+    def _index_notes(self, cs: ChangeSet) -> None:
         moved_from = {new: old for old, new in cs.moved}
         todo = cs.to_index
         last_checkpoint = time.perf_counter()
         for start in range(0, len(todo), BATCH_NOTES):
-            batch = self._read_batch(todo[start:start + BATCH_NOTES], moved_from, known)
+            batch = self._read_batch(todo[start:start + BATCH_NOTES], moved_from)
             self._commit(chunksync.plan(batch, self.ix.store))
             self.progress("index", min(start + BATCH_NOTES, len(todo)), len(todo))
             if time.perf_counter() - last_checkpoint > CHECKPOINT_S:
@@ -160,7 +160,7 @@ class _Run:
         for path, reason in cs.unreadable.items():
             self.report.skipped.append({"path": path, "reason": reason})
 
-    def _read_batch(self, paths: list[str], moved_from: dict[str, str], known: dict[str, Entry]) -> chunksync.Batch:
+    def _read_batch(self, paths: list[str], moved_from: dict[str, str]) -> chunksync.Batch:
         old_paths = [moved_from[p] for p in paths if p in moved_from]
         batch = chunksync.Batch(paths=[*paths, *old_paths], old_paths=old_paths)
         for path in paths:
@@ -182,7 +182,6 @@ class _Run:
             batch.entries.append(Entry(path, note.checksum, *stat, status="ok", reason="; ".join(note.warnings) or None,
                                        encoding=encoding, chunk_ids=tuple(c.id for c in batch.chunks[path])))
             batch.graph_notes.append(dataclasses.replace(note, body="", frontmatter={}))
-        self.pending_deletes += [p for p in old_paths if p in known]
         return batch
 
     def _chunk(self, note: Note) -> list[Chunk]:
@@ -194,6 +193,7 @@ class _Run:
     def _commit(self, batch: chunksync.Batch) -> None:
         chunksync.commit(batch, self.ix.store, self.texts, self.ix.embedder)
         self.pending += batch.entries
+        self.pending_deletes += batch.old_paths  # the manifest rows of moved-from paths go with the batch
         self.graph_upserts += batch.graph_notes
         self.graph_deletes += batch.old_paths
         self.report.embedded += len(batch.fresh)

@@ -82,6 +82,7 @@ class Retriever:
         if not query.strip():
             return []
         n = max(4 * k, 40)
+        self._rows = {}  # per query: a warm Retriever must not serve texts an index run has since replaced
         keep = _Filter(include_answers, set(exclude))
         vector = self.embedder.embed_query(query) if mode != "sparse" else None
         lists: list[_Ranked] = []
@@ -91,7 +92,7 @@ class Retriever:
             lists.append(self._ranked(self.sparse.search(query, n), keep, "bm25"))
         expand = mode == "graph" or (mode == "hybrid" and self.graph_weight > 0)
         if expand and self.graph is not None and vector is not None:
-            seeds = [path for path, _ in _fuse(lists, self._weight)[: 3 * SEED_NOTES]]
+            seeds = [path for path, _ in list(_fuse(lists, self._weight))[: 3 * SEED_NOTES]]
             seeds = list(dict.fromkeys(seeds))[:SEED_NOTES]
             expanded = self._expand(seeds, vector, keep)
             lists = [expanded] if mode == "graph" else [*lists, expanded]
@@ -176,28 +177,29 @@ class Retriever:
         return SOURCE_WEIGHT.get(source, self.graph_weight if source == "graph" else 1.0)
 
     def _results(self, lists: list[_Ranked], k: int, *, raw: bool) -> list[SearchResult]:
-        fused = _fuse(lists, self._weight)
-        if raw and lists:
-            fused = sorted(lists[0].order, key=lambda s: -lists[0].score[s])
+        """Single-source modes keep that source's own scores (cosine, BM25, graph weight); hybrid reports RRF."""
+        if raw:
+            scores = {s: lists[0].score[s] for s in lists[0].order} if lists else {}
+            scores = dict(sorted(scores.items(), key=lambda item: -item[1]))
+        else:
+            scores = _fuse(lists, self._weight)
         out: list[SearchResult] = []
-        for section in fused[:k]:
+        for section, score in list(scores.items())[:k]:
             sources = [r for r in lists if section in r.chunk]
             chunk_id = sources[0].chunk[section]
-            score = sources[0].score[section] if raw else sum(
-                self._weight(r) / (RRF_K + 1 + r.order.index(section)) for r in sources)
             row = self._rows_for([chunk_id])[chunk_id]
             out.append(SearchResult(section[0], section[1], round(score, 5), snippet(row.text),
                                     tuple(dict.fromkeys(r.why[section] for r in sources))))
         return out
 
 
-def _fuse(lists: list[_Ranked], weight: Callable[[_Ranked], float]) -> list[Section]:
-    """Weighted reciprocal rank fusion: sum of w / (60 + rank) over the lists a section appears in."""
+def _fuse(lists: list[_Ranked], weight: Callable[[_Ranked], float]) -> dict[Section, float]:
+    """Weighted reciprocal rank fusion: sum of w / (60 + rank) over the lists a section appears in; best first."""
     score: dict[Section, float] = defaultdict(float)
     for ranked in lists:
         for rank, section in enumerate(ranked.order):
             score[section] += weight(ranked) / (RRF_K + 1 + rank)
-    return sorted(score, key=lambda s: -score[s])
+    return dict(sorted(score.items(), key=lambda item: -item[1]))
 
 
 @dataclass(frozen=True)
