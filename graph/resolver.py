@@ -62,6 +62,14 @@ class LinkResolver:
         """Every key under which links may point at `path` (name and aliases)."""
         return {link_key(path), *(fold(a) for a in self._aliases_of.get(path, ()))}
 
+    def link_text(self, path: str) -> str:
+        """What to write inside [[…]] to reach `path` from anywhere: the bare name when no other note shares it,
+        else the vault path (Obsidian's "shortest path when possible"). A .md extension is dropped."""
+        name = path.rsplit("/", 1)[-1]
+        unique = self._by_name.get(link_key(path), set()) == {path}
+        text = name if unique else path
+        return text[:-3] if text.lower().endswith(".md") else text
+
     def resolve(self, link: Link | str, source: str) -> Resolution:
         target = link if isinstance(link, str) else link.target
         target = target.strip().replace("\\", "/")

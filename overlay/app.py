@@ -72,13 +72,13 @@ def search(settings: Settings, query: str, k: int = 10, *, mode: str = "hybrid",
 def related(settings: Settings, note: str, k: int = 10) -> list[Related]:
     retriever = open_retriever(settings)
     try:
-        path = _note_path(retriever, note)
+        path = note_path(retriever, note)
         return find_related(retriever, path, k)
     finally:
         retriever.texts.close()
 
 
-def _note_path(retriever: Retriever, note: str) -> str:
+def note_path(retriever: Retriever, note: str) -> str:
     """Accept a vault path, with or without .md, or a note name / alias as a wiki-link would."""
     if retriever.graph is None:
         raise NotIndexed("no link graph yet", hint="run `overlay index`")

@@ -40,3 +40,11 @@ class StoreError(OverlayError):
 
 class NoteNotFound(OverlayError):
     hint = "give a vault path such as \"Folder/Note.md\", or a note name or alias"
+
+
+class LLMError(OverlayError):
+    hint = "check model_path / llm_url (see README: Answering with your own model); `overlay doctor` checks them"
+
+
+class WriteRefused(OverlayError):
+    hint = "answers are written inside the vault, in `answers_folder`; check that setting"

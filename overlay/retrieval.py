@@ -47,9 +47,13 @@ class SearchResult:
     score: float
     snippet: str
     why: tuple[str, ...] = ()
+    chunk_id: str = ""  # the chunk standing for the section (its full text is in the ChunkStore)
+    similarity: float | None = None  # cosine to the query when the dense list found it: an absolute relevance
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "why": list(self.why)}
+        data = asdict(self)
+        del data["chunk_id"], data["similarity"]
+        return {**data, "why": list(self.why)}
 
 
 @dataclass
@@ -188,8 +192,10 @@ class Retriever:
             sources = [r for r in lists if section in r.chunk]
             chunk_id = sources[0].chunk[section]
             row = self._rows_for([chunk_id])[chunk_id]
+            dense = next((r.score[section] for r in sources if r.source == "dense"), None)
             out.append(SearchResult(section[0], section[1], round(score, 5), snippet(row.text),
-                                    tuple(dict.fromkeys(r.why[section] for r in sources))))
+                                    tuple(dict.fromkeys(r.why[section] for r in sources)), chunk_id,
+                                    None if dense is None else round(float(dense), 4)))
         return out
 
 

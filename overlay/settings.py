@@ -28,6 +28,23 @@ class Settings:
     chroma_url: str | None = None  # "http://host:port" uses a Chroma server instead of the embedded store
     answers_folder: str = "Overlay"
     graph_weight: float = 0.0  # weight of graph expansion in hybrid search fusion (dense and BM25 weigh 1.0)
+    # ---- answering (`overlay ask`, `overlay watch`) ----
+    model_path: str | None = None  # a GGUF file; None = the bundled SmolLM2-135M smoke-test model
+    llm_url: str | None = None  # an OpenAI-compatible server ("http://127.0.0.1:8080/v1") instead of in-process
+    llm_model: str = "local"  # the model name sent to that server
+    llm_api_key: str | None = None  # sent as a Bearer token to that server, if it wants one
+    n_ctx: int = 4096  # context window; raise it for Qwen3 (e.g. 32768) if memory allows
+    n_gpu_layers: int = -1  # -1 = all layers when llama.cpp has GPU offload compiled in, else CPU; 0 = CPU
+    n_threads: int = 0  # 0 = llama.cpp's choice
+    flash_attn: str = "auto"  # "auto" (on when offloading to a GPU), "on", "off"
+    lora_path: str | None = None  # a LoRA adapter (GGUF) applied on load
+    chat_format: str | None = None  # None = the chat template inside the GGUF
+    max_answer_tokens: int = 512  # per answer section, thinking included
+    temperature: float = 0.2
+    answer_language: str = "auto"  # "auto" (the question's language), "ru", "en"
+    thinking: bool = True  # False appends Qwen3's `/no_think` switch (and asks a server to disable thinking)
+    ask_k: int = 8  # note sections given to the model as numbered sources
+    min_similarity: float = 0.2  # a source needs this cosine to the question, or a BM25 word match
 
     @property
     def manifest_path(self) -> Path:
@@ -48,6 +65,10 @@ class Settings:
     @property
     def chroma_path(self) -> Path:
         return self.state_dir / "chroma"
+
+    @property
+    def runs_path(self) -> Path:
+        return self.state_dir / "runs.jsonl"
 
     @property
     def lock_path(self) -> Path:

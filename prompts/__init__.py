@@ -28,5 +28,10 @@ def render(name: str, **values: Any) -> str:
     return Template(text(name)).substitute(**values)
 
 
+def fill(template: str, **values: Any) -> str:
+    """A `$placeholder` string from a table (e.g. sections.toml) filled in."""
+    return Template(template).substitute(**values)
+
+
 def table(name: str) -> dict[str, Any]:
     return tomllib.loads(text(name))

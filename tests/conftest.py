@@ -6,8 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from graph import LinkGraph
+from overlay.chunkstore import ChunkStore
 from overlay.indexer import Indexer
+from overlay.retrieval import Retriever
 from overlay.settings import Settings, load_settings
+from overlay.sparse import SparseIndex
 from tests.fakes import HashEmbedder, MemoryStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,6 +67,12 @@ class FakeIndex:
 
     def run(self):
         return Indexer(self.settings, embedder=self.embedder, store_factory=lambda *_: self.store).run()
+
+    def retriever(self) -> Retriever:
+        texts = ChunkStore(self.settings.chunks_path)
+        return Retriever(embedder=self.embedder, store=self.store, texts=texts,
+                         sparse=SparseIndex.current(texts, self.settings.bm25_path),
+                         graph=LinkGraph.load(self.settings.graph_path))
 
 
 @pytest.fixture

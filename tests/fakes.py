@@ -79,3 +79,37 @@ class MemoryStore:
         for _, meta in self.rows.values():
             out[meta["path"]] = out.get(meta["path"], 0) + 1
         return out
+
+
+class FakeLLM:
+    """Replies from a queue, streamed word by word: `enqueue("text", ...)`; `calls` keeps every message list."""
+
+    name = "fake-llm"
+
+    def __init__(self, *replies: str, n_ctx: int = 4096) -> None:
+        from overlay.llm import Usage
+
+        self.n_ctx = n_ctx
+        self.usage = Usage()
+        self.replies: list[str] = list(replies)
+        self.calls: list[list[dict[str, str]]] = []
+        self.default: str | None = None  # served when the queue is empty; None makes an empty queue an error
+
+    def enqueue(self, *replies: str) -> FakeLLM:
+        self.replies.extend(replies)
+        return self
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, messages, *, max_tokens: int, temperature: float):
+        from overlay.llm import Usage
+
+        self.calls.append([dict(m) for m in messages])
+        if not self.replies and self.default is None:
+            raise AssertionError("FakeLLM: no reply queued")
+        reply = self.replies.pop(0) if self.replies else self.default
+        words = re.findall(r"\S+\s*", reply)
+        self.usage = Usage(sum(self.count_tokens(m["content"]) for m in messages), 0)
+        yield from words[:max_tokens]
+        self.usage = Usage(self.usage.prompt_tokens, min(len(words), max_tokens))

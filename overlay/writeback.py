@@ -1,0 +1,77 @@
+"""Where answer notes go and how they get there: inside the vault's answers folder only, under a file name that is
+valid on Windows, macOS and Linux, created atomically and never over an existing file. Plus the run log."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import unicodedata
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from overlay.errors import WriteRefused
+from overlay.settings import Settings
+from vault_sync import FileExistsRefused, write_atomic
+
+# Windows forbids <>:"/\|?* and controls; Obsidian cannot link to names with #^[]|; a leading dot hides the file.
+_UNSAFE = re.compile(r'[<>:"/\\|?*#^\[\]\x00-\x1f\x7f]')
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+TITLE_CHARS = 80
+MAX_TRIES = 1000
+
+
+def safe_title(question: str, limit: int = TITLE_CHARS) -> str:
+    """A file-name stem from a question: forbidden characters gone, one line, cut at a word, no trailing dot or
+    space (Windows drops them), never a reserved device name, never empty."""
+    text = unicodedata.normalize("NFC", question)
+    text = " ".join(w for w in _UNSAFE.sub(" ", text).split() if w.strip("."))  # "..", "..." are no words
+    text = text.lstrip(".").strip()
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    text = text.rstrip(". ")
+    if not text or text.split(".")[0].lower() in _RESERVED:
+        text = f"answer {text}".strip()
+    return text
+
+
+def answers_dir(settings: Settings) -> Path:
+    """The answers folder, refused unless it lies inside the vault (also through symlinks)."""
+    folder = PurePosixPath(settings.answers_folder.replace("\\", "/"))
+    if folder.is_absolute() or ".." in folder.parts or re.match(r"^[A-Za-z]:", settings.answers_folder):
+        raise WriteRefused(f"answers_folder {settings.answers_folder!r} must be a folder inside the vault")
+    vault = settings.vault.resolve()
+    target = (vault / folder).resolve()
+    if target != vault and vault not in target.parents:
+        raise WriteRefused(f"answers_folder {settings.answers_folder!r} leads outside the vault ({target})")
+    return target
+
+
+def write_answer(settings: Settings, title: str, text: str, *, when: datetime) -> Path:
+    """Create `<answers>/<date> <title>.md`; when taken, `… (2).md` and so on. Returns the vault-relative path."""
+    folder = answers_dir(settings)
+    stem = f"{when:%Y-%m-%d} {safe_title(title)}"
+    for n in range(1, MAX_TRIES + 1):
+        path = folder / (f"{stem}.md" if n == 1 else f"{stem} ({n}).md")
+        try:
+            write_atomic(path, text, exclusive=True)
+            return path
+        except FileExistsRefused:
+            continue
+    raise WriteRefused(f"{MAX_TRIES} answer notes named {stem!r} already exist")
+
+
+def vault_relative(settings: Settings, path: Path) -> str:
+    return path.resolve().relative_to(settings.vault.resolve()).as_posix()
+
+
+def log_run(settings: Settings, record: dict[str, Any]) -> None:
+    """One JSON line per run, appended with a single write (O_APPEND keeps concurrent lines whole)."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+    fd = os.open(settings.runs_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
