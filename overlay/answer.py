@@ -98,14 +98,14 @@ class Asker:
                     {"role": "user", "content": prompts.render(
                         f"task.{draft.lang}.md", sources=source_list.render(draft.sources),
                         question=draft.question, title=spec["title"], ask=spec["ask"], switch=self._switch())}]
-        text, thinking = self._generate(messages, draft.timings)
+        text, thinking = self.generate(messages, draft.timings)
         verdict = verify(text, len(draft.sources), resolves)
         if not verdict.ok:
             section.revised = True
             self.emit("revise", section.title)
             messages += [{"role": "assistant", "content": text},
                          {"role": "user", "content": self._revision(draft, spec["title"], verdict)}]
-            text, more = self._generate(messages, draft.timings)
+            text, more = self.generate(messages, draft.timings)
             thinking = "\n\n".join(t for t in (thinking, more) if t)
             verdict = verify(text, len(draft.sources), resolves)
         draft.verdict.add(verdict)
@@ -114,14 +114,15 @@ class Asker:
         section.thinking = thinking
         return section
 
-    def _generate(self, messages: list[Message], timings: Timings) -> tuple[str, str]:
+    def generate(self, messages: list[Message], timings: Timings) -> tuple[str, str]:
         """(answer, thinking) of one streamed call; counts tokens and times."""
         asked = time.perf_counter()
         first: float | None = None
         pieces: list[str] = []
         router = ThinkingStream()
-        for delta in self.llm.stream(messages, max_tokens=self.settings.max_answer_tokens,
-                                     temperature=self.settings.temperature):
+        stream = self.llm.stream(messages, max_tokens=self.settings.max_answer_tokens,
+                                 temperature=self.settings.temperature)
+        for delta in stream:
             if first is None:
                 first = time.perf_counter()
                 if timings.ttft_s is None:
@@ -132,11 +133,17 @@ class Asker:
                 self.emit("thinking", thought)
             if said:
                 self.emit("text", said)
+            if len(pieces) % 16 == 0 and looping("".join(pieces)) is not None:
+                if hasattr(stream, "close"):
+                    stream.close()  # a small model repeating itself: stop paying for tokens nobody will read
+                break
         if first is not None:
             timings.gen_s += time.perf_counter() - first
         timings.prompt_tokens += self.llm.usage.prompt_tokens
         timings.gen_tokens += self.llm.usage.completion_tokens
-        thinking, answer = split_thinking("".join(pieces))
+        text = "".join(pieces)
+        cut = looping(text)
+        thinking, answer = split_thinking(text[:cut] if cut is not None else text)
         return normalise_citations(answer), thinking
 
     def _revision(self, draft: Draft, title: str, verdict: Verdict) -> str:
@@ -158,3 +165,14 @@ class Asker:
                  + prompts.text(f"revise.{lang}.md"))
         reserve = 2 * self.settings.max_answer_tokens + self.llm.count_tokens(fixed) + 2 * PROMPT_MARGIN
         return max(self.llm.n_ctx - reserve, 0)
+
+
+def looping(text: str, window: int = 40, times: int = 4) -> int | None:
+    """Where a degenerate loop starts (the end of the first copy of a tail that occurs `times` times), else None."""
+    if len(text) < window * times:
+        return None
+    tail = text[-window:]
+    if text.count(tail) < times:
+        return None
+    period = next((p for p in range(1, window) if tail[p:] == tail[:-p]), window)  # a loop shorter than window
+    return text.find(tail) + period

@@ -55,8 +55,9 @@ def render(draft: Draft, links: Links, *, created: datetime, run_id: str) -> str
     order = {n: i for i, n in enumerate(used, start=1)}
     body = renumber(body, order)
     if used:
-        body += f"\n\n#### {words['sources_label']}\n" + "\n".join(
-            f"[^{order[n]}]: {links.to(by_n[n].path, by_n[n].heading)}" for n in used)
+        # two trailing spaces: a hard line break, as in the user's own notes (seed 004)
+        body += f"\n\n#### {words['sources_label']}  \n" + "\n".join(
+            f"[^{order[n]}]: {links.to(by_n[n].path, by_n[n].heading)}  " for n in used)
     thinking = "\n\n".join(f"**{s.title}**\n{s.thinking}" for s in draft.sections if s.thinking)
     if thinking:
         body += "\n\n> [!thinking]- " + words["thinking_label"] + "\n" + _quoted(_inline(thinking, links, cite=False))
@@ -90,7 +91,7 @@ def _plain(text: str) -> str:
     text = re.sub(r"!\[\[[^\]]*\]\]", "", text)
     text = WIKILINK.sub(lambda m: (m.group(2).split("|", 1)[-1] if "|" in m.group(2)
                                    else link_target(m.group(2)).split("#", 1)[0]), text)
-    text = re.sub(r"\[\^[^\]]*\]", "", text)
+    text = re.sub(r"\[\^[^\]]*\]", "", text).replace("**", "").replace("__", "")
     return re.sub(r"(?<![\w/])#(?=\w)", "", text).replace("«", "“").replace("»", "”").strip()
 
 

@@ -7,7 +7,9 @@ compiled in, else CPU; `n_gpu_layers` overrides.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,6 +67,7 @@ class LlamaCppLLM:
         self.name = path.name
         self.n_ctx = self.llama.n_ctx()
         self.usage = Usage()
+        self.repeat_penalty = 1.0
 
     @classmethod
     def shared(cls, settings: Settings) -> LlamaCppLLM:
@@ -73,29 +76,34 @@ class LlamaCppLLM:
         key = (str(path.resolve()), tuple(sorted(options.items())))
         if key not in cls._loaded:
             cls._loaded[key] = cls(path, options)
-        return cls._loaded[key]
+        llm = cls._loaded[key]
+        llm.repeat_penalty = settings.repeat_penalty  # sampling, not loading: may change between calls
+        return llm
 
     def count_tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def stream(self, messages: list[Message], *, max_tokens: int, temperature: float) -> Iterator[str]:
         self.usage = Usage()
-        chunks = self.llama.create_chat_completion(messages=messages, max_tokens=max_tokens,
-                                                   temperature=temperature, stream=True)
+        chunks = self.llama.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=temperature,
+                                                   repeat_penalty=self.repeat_penalty, stream=True)
         pieces: list[str] = []
-        for chunk in chunks:
-            delta = chunk["choices"][0].get("delta", {}).get("content")
-            if delta:
-                pieces.append(delta)
-                yield delta
-        completion = len(self.llama.tokenize("".join(pieces).encode("utf-8"), add_bos=False, special=True))
-        self.usage = Usage(max(self.llama.n_tokens - completion, 0), completion)
+        try:
+            for chunk in chunks:
+                delta = chunk["choices"][0].get("delta", {}).get("content")
+                if delta:
+                    pieces.append(delta)
+                    yield delta
+        finally:  # also when the caller stops early (a looping model): the counts still hold
+            completion = len(self.llama.tokenize("".join(pieces).encode("utf-8"), add_bos=False, special=True))
+            self.usage = Usage(max(self.llama.n_tokens - completion, 0), completion)
 
 
 def read_metadata(path: Path) -> dict[str, str]:
     """The GGUF header (architecture, trained context, chat template) without loading the weights."""
     try:
-        vocab = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
+        with contextlib.redirect_stderr(io.StringIO()):  # a vocab-only load warns about a context it never uses
+            vocab = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False, n_ctx=512)
     except (ValueError, RuntimeError, OSError) as exc:
         raise LLMError(f"{path} is not a GGUF file llama.cpp can read: {exc}") from None
     try:

@@ -42,6 +42,7 @@ class OpenAICompatibleLLM:
         if not self.thinking:
             body["chat_template_kwargs"] = {"enable_thinking": False}  # Qwen3 on llama.cpp server / vLLM
         pieces: list[str] = []
+        prompt = sum(self.count_tokens(m["content"]) for m in messages)
         try:
             with self._client.stream("POST", f"{self.base}/chat/completions", json=body) as response:
                 if response.status_code >= 400:
@@ -59,9 +60,9 @@ class OpenAICompatibleLLM:
         except httpx.HTTPError as exc:
             raise LLMError(f"cannot reach the model server at {self.base}: {exc}",
                            hint="is the server running? check llm_url") from None
-        if not self.usage.completion_tokens:
-            prompt = sum(self.count_tokens(m["content"]) for m in messages)
-            self.usage = Usage(prompt, len(pieces))  # servers that send no usage: one delta is about one token
+        finally:
+            if not self.usage.completion_tokens:  # servers that send no usage: one delta is about one token
+                self.usage = Usage(prompt, len(pieces))
 
 
 def _events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:

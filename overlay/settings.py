@@ -41,6 +41,7 @@ class Settings:
     chat_format: str | None = None  # None = the chat template inside the GGUF
     max_answer_tokens: int = 512  # per answer section, thinking included
     temperature: float = 0.2
+    repeat_penalty: float = 1.1  # in-process model only; small models loop without it
     answer_language: str = "auto"  # "auto" (the question's language), "ru", "en"
     thinking: bool = True  # False appends Qwen3's `/no_think` switch (and asks a server to disable thinking)
     ask_k: int = 8  # note sections given to the model as numbered sources

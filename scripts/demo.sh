@@ -13,3 +13,9 @@ echo "== overlay search 'сколько видеопамяти нужно для
 .venv/bin/overlay search "сколько видеопамяти нужно для 32B модели" --vault "$VAULT" --k 3
 echo "== overlay search 'when does the nightly backup run' --vault $VAULT --k 3"
 .venv/bin/overlay search "when does the nightly backup run" --vault "$VAULT" --k 3
+echo "== overlay ask 'Какую квантизацию выбрать для Qwen3-32B на RTX 6000?' --vault $VAULT --k 4"
+echo "   (the bundled SmolLM2-135M is a smoke-test model: its prose is weak and English-only; the note's skeleton,"
+echo "    sources and every [[link]] are built and checked by overlay. Point model_path at a Qwen3 GGUF for real answers.)"
+.venv/bin/overlay ask "Какую квантизацию выбрать для Qwen3-32B на RTX 6000?" --vault "$VAULT" --k 4
+echo "== overlay doctor --vault $VAULT"
+.venv/bin/overlay doctor --vault "$VAULT" || true

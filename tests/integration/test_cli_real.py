@@ -116,3 +116,50 @@ def test_eval_on_the_example_dev_set(indexed: Path, mode: str) -> None:
     assert code == 0 and result["n"] >= 40
     assert result["hit@5"] >= 0.75  # measured 0.83-0.94; a floor that catches a broken retriever
     assert set(result["by_lang"]) == {"ru", "en"}
+
+
+def _links_resolve(root: Path, note_text: str) -> list[str]:
+    from graph import LinkGraph
+    from overlay.citations import WIKILINK, link_target
+
+    resolver = LinkGraph.load(root / ".overlay" / "graph.json").resolver
+    targets = [link_target(m.group(2)).split("#")[0] for m in WIKILINK.finditer(note_text)]
+    assert targets, "an answer note with sources links to them"
+    return [t for t in targets if resolver.resolve(t, "Overlay/answer.md").path is None]
+
+
+def test_ask_with_the_bundled_gguf_writes_a_note_whose_links_all_resolve(indexed: Path) -> None:
+    import frontmatter
+
+    question = "Какую квантизацию выбрать для Qwen3-32B на RTX 6000?"
+    code, out = run("ask", question, "--vault", str(indexed), "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["model"].lower().startswith("smollm2") and data["language"] == "ru"
+    assert data["sources"] and data["timings"]["gen_tokens"] > 0 and data["timings"]["gen_tok_s"] > 0
+    note = indexed / data["note_path"]
+    post = frontmatter.loads(note.read_text(encoding="utf-8"))
+    assert post["type"] == "overlay-answer" and post["question"] == question and post["sources"]
+    assert "Список релевантных заметок:" in post.content and "#### Sources" in post.content
+    assert _links_resolve(indexed, note.read_text(encoding="utf-8")) == []
+    log = (indexed / ".overlay" / "runs.jsonl").read_text(encoding="utf-8").splitlines()
+    assert json.loads(log[-1])["run_id"] == data["run_id"]
+
+
+def test_ask_no_write_in_english_and_the_terminal_view(indexed: Path) -> None:
+    before = sorted((indexed / "Overlay").iterdir())
+    code, out = run("ask", "How do I switch off the reasoning block of the model?", "--vault", str(indexed),
+                    "--no-write", "--k", "3")
+    assert code == 0, out
+    assert "What the question is about" in out and "sources" in out and "LLM/Qwen3.md" in out
+    assert sorted((indexed / "Overlay").iterdir()) == before
+
+
+def test_doctor_reports_every_part(indexed: Path) -> None:
+    code, out = run("doctor", "--vault", str(indexed), "--json")
+    data = json.loads(out)
+    names = [c["name"] for c in data["checks"]]
+    assert names == ["python", "llama-cpp-python", "model file", "embedding model", "state dir", "index",
+                     "answers folder"]
+    assert code == 0 and data["ok"], data
+    assert "llama" in next(c["detail"] for c in data["checks"] if c["name"] == "model file")

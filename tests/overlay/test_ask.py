@@ -58,7 +58,7 @@ def test_russian_question_gets_a_russian_note_with_resolving_links(index) -> Non
     assert post["sources"][0] == "[[Сон#Норма]]" and post["run_id"] == data["run_id"]
     body = post.content
     assert body.count("Список релевантных заметок:") == SECTIONS and "#### Sources" in body
-    assert "- [[Сон]] — раздел «Норма»" in body and "[^1]: [[Сон#Норма]]" in body
+    assert "- [[Сон]] — раздел «Норма»" in body and "[^1]: [[Сон#Норма]]  " in body
     resolver = index.retriever().graph.resolver
     assert links_of(note.read_text(encoding="utf-8"))
     assert all(resolver.resolve(t.split("#")[0], "Overlay/x.md").path for t in links_of(body))
@@ -149,3 +149,12 @@ def test_two_answers_to_one_question_never_overwrite(index) -> None:
     second = run(index, "Сколько часов сна нужно спортсмену?", llm)
     assert first.note_path != second.note_path and second.note_path.endswith(" (2).md")
     assert (index.settings.vault / first.note_path).read_text(encoding="utf-8") == first.note_text
+
+
+def test_a_looping_model_is_stopped_and_its_loop_trimmed(index) -> None:
+    llm = FakeLLM()
+    llm.default = "Восемь часов сна [^1].\n" + "[Сон.md]\n\n" * 200
+    result = run(index, "Сколько часов сна нужно спортсмену?", llm)
+    section = result.draft.sections[0].text
+    assert section.count("[Сон.md]") == 1 and "Восемь часов сна [^1]." in section
+    assert result.draft.timings.gen_tokens < 80  # the stream was closed, not read to the end

@@ -1,0 +1,85 @@
+"""The two real LLM back-ends on the bundled GGUF: in-process llama-cpp-python, and llama-cpp-python's own
+OpenAI-compatible server on loopback (not a mock), driven through the same loop."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from overlay.ask import ask
+from overlay.llm import bundled_model_path, make_llm
+from overlay.settings import load_settings
+from tests.conftest import write
+
+pytestmark = pytest.mark.integration
+MESSAGES = [{"role": "system", "content": "You answer briefly."},
+            {"role": "user", "content": "Name one colour of the sky."}]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_model_path()),
+                             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"llama_cpp.server did not start (exit {proc.poll()})")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_in_process_model_streams_counts_and_loads_once(vault: Path) -> None:
+    settings = load_settings(vault, n_ctx=2048)
+    llm = make_llm(settings)
+    assert llm is make_llm(settings)  # loaded once per process
+    text = "".join(llm.stream(MESSAGES, max_tokens=24, temperature=0.0))
+    assert text.strip() and 0 < llm.usage.completion_tokens <= 24 and llm.usage.prompt_tokens > 10
+    assert llm.count_tokens("привет, мир") > 0 and llm.n_ctx == 2048
+
+
+def test_openai_compatible_server_streams(vault: Path, server_url: str) -> None:
+    llm = make_llm(load_settings(vault, llm_url=server_url, n_ctx=2048))
+    text = "".join(llm.stream(MESSAGES, max_tokens=24, temperature=0.0))
+    assert text.strip() and llm.usage.completion_tokens > 0
+
+
+def test_the_loop_through_the_server_writes_a_checked_note(vault: Path, fake_index, server_url: str) -> None:
+    write(vault, "Sky.md", "# Sky\nThe sky is blue on a clear day because of Rayleigh scattering.\n")
+    write(vault, "Sea.md", "# Sea\nThe sea looks blue because it reflects the [[Sky]].\n")
+    ix = fake_index(vault, llm_url=server_url, n_ctx=2048, max_answer_tokens=48)
+    ix.run()
+    result = ask(ix.settings, "Why is the sky blue?", retriever=ix.retriever(), llm=make_llm(ix.settings))
+    assert result.note_path and (vault / result.note_path).is_file()
+    assert result.draft.timings.gen_tokens > 0 and "Related notes:" in result.answer
+
+
+def test_unreachable_server_is_a_clear_error(vault: Path) -> None:
+    from overlay.errors import LLMError
+
+    llm = make_llm(load_settings(vault, llm_url=f"http://127.0.0.1:{_free_port()}"))
+    with pytest.raises(LLMError, match="cannot reach the model server"):
+        "".join(llm.stream(MESSAGES, max_tokens=4, temperature=0.0))
