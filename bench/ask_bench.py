@@ -3,7 +3,8 @@ same loaded model, in the same run, alternating, with the KV cache reset before 
 
     .venv/bin/python bench/ask_bench.py [--model PATH.gguf] [--runs 5] [--tokens 128] [--n-gpu-layers -1]
 
-Prints tokens/s and time-to-first-token for both, and the median of the per-pair ratios overlay / bare (target ≥ 0.95). overlay's path is
+Prints tokens/s and time-to-first-token for both, and the median of the per-pair ratios overlay / bare
+(target ≥ 0.95). overlay's path is
 `Asker.generate`: LlamaCppLLM.stream plus the loop's per-token work (thinking split, loop guard, timing). The bare
 path is `Llama.create_chat_completion(stream=True)` on the same `Llama` object.
 """

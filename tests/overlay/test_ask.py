@@ -76,7 +76,8 @@ def test_invalid_citation_and_hallucinated_link_get_one_revision_then_are_remove
     assert checks["revised"] == 1 and len(llm.calls) == SECTIONS + 1
     revision = llm.calls[1][-1]["content"]
     assert "[^9]" in revision and "Книга о сне" in revision
-    assert llm.calls[1][-2] == {"role": "assistant", "content": "Восемь часов [^1]. Так сказано в [[Книга о сне]] [^9]."}
+    draft = "Восемь часов [^1]. Так сказано в [[Книга о сне]] [^9]."
+    assert llm.calls[1][-2] == {"role": "assistant", "content": draft}
     assert sorted(checks["removed"]) == ["[[Книга о сне]]", "[^7]"]
     assert checks["links_total"] == 2 and checks["links_resolved"] == 1
     body = result.answer

@@ -27,7 +27,8 @@ def test_thinking_stream_routes_tags_split_across_deltas() -> None:
 
 def test_a_reply_without_thinking_streams_straight_through() -> None:
     stream = ThinkingStream()
-    assert stream.feed("Hello") == ("", "Hello") and stream.feed(" <think> is text here") == ("", " <think> is text here")
+    assert stream.feed("Hello") == ("", "Hello")
+    assert stream.feed(" <think> is text here") == ("", " <think> is text here")
 
 
 @pytest.mark.parametrize(("question", "lang"), [
