@@ -15,6 +15,7 @@ from typing import Any
 import prompts
 from overlay import sources as source_list
 from overlay.citations import Verdict, normalise_citations, strip_failures, verify
+from overlay.errors import LLMError
 from overlay.llm import LLM, Message, ThinkingStream, question_language, split_thinking
 from overlay.retrieval import Retriever
 from overlay.settings import Settings
@@ -84,6 +85,10 @@ class Asker:
         draft = Draft(question, lang, self.llm.name, [], [], Verdict(), timings, asked_from)
         if found:
             draft.sources = source_list.fit(found, self._source_budget(question, lang), self.llm.count_tokens)
+            if not draft.sources:
+                raise LLMError(f"n_ctx {self.llm.n_ctx} leaves no room for a single source next to "
+                               f"max_answer_tokens {self.settings.max_answer_tokens} (twice, for a revision)",
+                               hint="raise n_ctx or lower max_answer_tokens")
             self.emit("sources", str(len(draft.sources)))
             for spec in prompts.table("sections.toml")[lang]["sections"]:
                 draft.sections.append(self._section(draft, spec, resolves))

@@ -159,3 +159,10 @@ def test_a_looping_model_is_stopped_and_its_loop_trimmed(index) -> None:
     section = result.draft.sections[0].text
     assert section.count("[Сон.md]") == 1 and "Восемь часов сна [^1]." in section
     assert result.draft.timings.gen_tokens < 80  # the stream was closed, not read to the end
+
+
+def test_a_context_too_small_for_any_source_is_a_clear_error(index) -> None:
+    from overlay.errors import LLMError
+
+    with pytest.raises(LLMError, match="leaves no room"):
+        run(index, "Сколько часов сна нужно спортсмену?", FakeLLM(n_ctx=600))
