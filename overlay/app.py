@@ -8,6 +8,7 @@ from graph import GraphFileError, LinkGraph
 from overlay.chunkstore import ChunkStore
 from overlay.embedding import Embedder, embedder_name, make_embedder
 from overlay.errors import NoteNotFound, NotIndexed
+from overlay.health import read_health
 from overlay.indexer import Indexer, IndexReport, Progress
 from overlay.related import Related
 from overlay.related import related as find_related
@@ -40,6 +41,7 @@ def status(settings: Settings) -> dict[str, Any]:
             "embedding_model": manifest.meta("embedding_model") or embedder_name(settings),
             "last_index": manifest.meta("last_index"),
             "state_dir": str(settings.state_dir),
+            "watcher": read_health(settings),
         }
     finally:
         manifest.close()

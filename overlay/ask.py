@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -50,8 +51,10 @@ class AskResult:
 
 def ask(settings: Settings, question: str, *, k: int | None = None, write: bool = True,
         asked_from: str | None = None, llm: LLM | None = None, embedder: Embedder | None = None,
-        on_event: Event | None = None, retriever: Retriever | None = None) -> AskResult:
-    """`retriever` and `llm` are opened from settings unless given (a watcher keeps both warm)."""
+        on_event: Event | None = None, retriever: Retriever | None = None,
+        before_write: Callable[[], None] | None = None) -> AskResult:
+    """`retriever` and `llm` are opened from settings unless given (a watcher keeps both warm). `before_write` may
+    raise to cancel the note at the last moment (the watcher: the asking note changed while the model wrote)."""
     question = question.strip()
     if not question:
         raise OverlayError("the question is empty")
@@ -76,6 +79,8 @@ def ask(settings: Settings, question: str, *, k: int | None = None, write: bool 
     dangling = answer_note.on_every_link(text, links.resolves)
     if dangling:
         text = strip_failures(text, Verdict(bad_links=dangling))
+    if write and before_write is not None:
+        before_write()
     path = writeback.write_answer(settings, question, text, when=created) if write else None
     result = AskResult(draft, text, writeback.vault_relative(settings, path) if path else None, run_id,
                        [f"[[{t}]]" for t in dangling])

@@ -6,6 +6,7 @@ found again by path on the replay, reused instead of re-embedded, and anything s
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import time
@@ -45,9 +46,10 @@ class IndexReport:
     skipped: list[dict[str, str]] = field(default_factory=list)
     warnings: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    changed_paths: list[str] = field(default_factory=list)  # indexed this run (new, modified, moved-to): not in JSON
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if k != "changed_paths"}
 
 
 class Indexer:
@@ -55,8 +57,9 @@ class Indexer:
     graph stays in memory between runs of one Indexer (the watcher's case) while graph.json is unchanged."""
 
     def __init__(self, settings: Settings, *, embedder: Embedder | None = None,
-                 store_factory: Callable[[Settings, str, int], Any] = VectorStore) -> None:
+                 store_factory: Callable[[Settings, str, int], Any] = VectorStore, lock_held: bool = False) -> None:
         self.settings = settings
+        self.lock_held = lock_held  # the caller (the watcher) holds the writer lock for its whole life
         self._embedder = embedder
         self._store_factory = store_factory
         self._store: Any = None
@@ -79,7 +82,8 @@ class Indexer:
         return self._store
 
     def run(self, progress: Progress | None = None) -> IndexReport:
-        with writer_lock(self.settings.lock_path, "index"):
+        lock = contextlib.nullcontext() if self.lock_held else writer_lock(self.settings.lock_path, "index")
+        with lock:
             manifest = Manifest(self.settings.manifest_path)
             texts = ChunkStore(self.settings.chunks_path)
             try:
@@ -229,6 +233,7 @@ class _Run:
         r = self.report
         r.new, r.modified, r.deleted, r.moved = len(cs.new), len(cs.modified), len(cs.deleted), len(cs.moved)
         r.unchanged = len(cs.unchanged)
+        r.changed_paths = list(cs.to_index)
         if changed:
             self._checkpoint({"attachments": attachments_key, "embedding_model": self.ix.embedder_name_hint(),
                               "last_index": {"at": time.time(), "seconds": round(time.perf_counter() - self.t0, 3),

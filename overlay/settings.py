@@ -46,6 +46,12 @@ class Settings:
     thinking: bool = True  # False appends Qwen3's `/no_think` switch (and asks a server to disable thinking)
     ask_k: int = 8  # note sections given to the model as numbered sources
     min_similarity: float = 0.2  # a source needs this cosine to the question, or a BM25 word match
+    # ---- the watcher (`overlay watch`) ----
+    ask_value: str = "ask"  # frontmatter `overlay: ask` asks
+    ask_tag: str = "overlay/ask"  # ... as does this tag
+    ask_callout: str = "ask"  # ... or a `> [!ask]` callout (its text is the question)
+    ask_settle_s: float = 2.0  # an asking note must be still this long before it is answered
+    watch_quiet_s: float = 0.4  # a batch of file events is indexed once the vault is quiet this long
 
     @property
     def manifest_path(self) -> Path:
@@ -66,6 +72,10 @@ class Settings:
     @property
     def chroma_path(self) -> Path:
         return self.state_dir / "chroma"
+
+    @property
+    def watcher_status_path(self) -> Path:
+        return self.state_dir / "status.json"
 
     @property
     def runs_path(self) -> Path:

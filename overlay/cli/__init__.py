@@ -59,6 +59,7 @@ def _register() -> None:
         graph_cmd,
         index_cmd,
         search_cmd,
+        watch_cmd,
     )
 
 

@@ -1,0 +1,295 @@
+"""`overlay watch` with the real watchdog on a temp vault; fakes for the embedder, the store and the model."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import frontmatter
+import pytest
+
+from overlay import asking
+from overlay.errors import IndexLocked
+from overlay.health import read_health
+from overlay.indexer import Indexer
+from overlay.settings import load_settings
+from overlay.watch import Watcher
+from tests.conftest import FakeIndex, write
+from tests.fakes import FakeLLM
+from vault_sync import read_note
+
+QUESTION = ("---\noverlay: ask\ntags: [вопрос]\n---\nСколько часов сна нужно спортсмену?\n\n"
+            "Конец заметки без перевода строки")
+
+
+class Running:
+    """A Watcher on fakes in a background thread, like `overlay watch` in a terminal."""
+
+    def __init__(self, vault: Path, **settings) -> None:
+        self.fake = FakeIndex(load_settings(vault, ask_settle_s=0.3, watch_quiet_s=0.2, **settings))
+        self.llm = FakeLLM()
+        self.llm.default = "Восемь часов сна [^1]."
+        indexer = Indexer(self.fake.settings, embedder=self.fake.embedder, store_factory=lambda *_: self.fake.store)
+        self.watcher = Watcher(self.fake.settings, indexer=indexer, llm=self.llm,
+                               retriever_factory=self.fake.retriever)
+        self.thread = threading.Thread(target=self.watcher.run, daemon=True)
+
+    def __enter__(self) -> Running:
+        self.thread.start()
+        wait_for(lambda: self.watcher.health.last_batch is not None, "the catch-up index")
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.watcher.stop()
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive()
+
+
+def wait_for(condition: Callable[[], object], what: str, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def answers(vault: Path) -> list[Path]:
+    folder = vault / "Overlay"
+    return sorted(folder.glob("20*.md")) if folder.is_dir() else []
+
+
+def searchable(run: Running, word: str) -> bool:
+    return any(r.path for r in run.fake.retriever().search(word, 5, mode="sparse"))
+
+
+def test_edits_renames_and_deletes_follow_into_the_index(vault: Path) -> None:
+    write(vault, "Сон.md", "# Сон\nВосемь часов сна.\n")
+    with Running(vault) as run:
+        assert searchable(run, "сна")
+        write(vault, "Папка/Новая.md", "# Новая\nквазиуникальное слово\n")
+        wait_for(lambda: searchable(run, "квазиуникальное"), "a new note to be searchable")
+        os.rename(vault / "Папка/Новая.md", vault / "Папка/Переименована.md")
+        wait_for(lambda: run.fake.retriever().search("квазиуникальное", 5, mode="sparse")[0].path
+                 == "Папка/Переименована.md", "the rename")
+        (vault / "Папка/Переименована.md").unlink()
+        wait_for(lambda: not searchable(run, "квазиуникальное"), "the delete")
+
+
+def test_a_note_that_asks_gets_an_answer_and_is_marked_byte_for_byte(vault: Path) -> None:
+    write(vault, "Сон.md", "# Сон\nВзрослому спортсмену нужно восемь часов сна.\n")
+    with Running(vault) as run:
+        path = write(vault, "Вопросы/Сон спортсмена.md", QUESTION)
+        wait_for(lambda: answers(vault), "an answer note")
+        wait_for(lambda: "answered" in path.read_text(encoding="utf-8"), "the asking note marked")
+        post = frontmatter.loads(answers(vault)[0].read_text(encoding="utf-8"))
+        assert post["asked_from"] == "[[Сон спортсмена]]" and post["type"] == "overlay-answer"
+        marked = path.read_text(encoding="utf-8")
+        meta = frontmatter.loads(marked)
+        assert meta["overlay"] == "answered" and meta["overlay_answer"] == f"[[Overlay/{answers(vault)[0].stem}]]"
+        assert meta["tags"] == ["вопрос"]
+        assert marked.endswith(QUESTION.split("---\n", 2)[2])  # the body, byte for byte
+        time.sleep(1.5)  # the marked note and the answer note are indexed again: neither asks
+        assert len(answers(vault)) == 1 and run.watcher.health.answered == 1
+        assert "Сколько часов" in run.llm.calls[0][1]["content"]
+
+
+@pytest.mark.parametrize("text", [
+    "# Q\n> [!ask] Сколько часов сна нужно спортсмену?\n> Коротко.\n\nОстальное не вопрос.\n",
+    "Сколько часов сна нужно спортсмену? #overlay/ask\n",
+])
+def test_callout_and_tag_triggers(vault: Path, text: str) -> None:
+    write(vault, "Сон.md", "# Сон\nВосемь часов сна.\n")
+    with Running(vault) as run:
+        path = write(vault, "Q.md", text)
+        wait_for(lambda: run.watcher.health.answered == 1, "the answer")
+        question = run.llm.calls[0][1]["content"]
+        assert "Сколько часов сна нужно спортсмену?" in question
+        assert "Остальное не вопрос" not in question and "#overlay/ask" not in question
+        assert path.read_text(encoding="utf-8").endswith(text)
+
+
+def test_asking_again_answers_again_as_a_new_note(vault: Path) -> None:
+    write(vault, "Сон.md", "# Сон\nВосемь часов сна.\n")
+    with Running(vault) as run:
+        path = write(vault, "Q.md", QUESTION)
+        wait_for(lambda: run.watcher.health.answered == 1, "the first answer")
+        wait_for(lambda: "answered" in path.read_text(encoding="utf-8"), "the mark")
+        time.sleep(0.5)
+        text = path.read_text(encoding="utf-8").replace("overlay: answered", "overlay: ask")
+        path.write_text(text.replace("Сколько часов", "Сколько минут"), encoding="utf-8")
+        wait_for(lambda: run.watcher.health.answered == 2, "the second answer")
+        assert len(answers(vault)) == 2
+
+
+def test_an_edit_during_the_answer_is_not_clobbered(vault: Path) -> None:
+    write(vault, "Сон.md", "# Сон\nВосемь часов сна.\n")
+    question = asking.Question("Q.md", "q", "0" * 64)
+    path = write(vault, "Q.md", "---\noverlay: ask\n---\nq\n")
+    settings = load_settings(vault)
+    read = asking.question_of(read_note(vault, "Q.md")[0], settings)
+    path.write_text("---\noverlay: ask\n---\nq, edited while the model was writing\n", encoding="utf-8")
+    with pytest.raises(asking.NoteChanged):
+        asking.mark_answered(settings, read, "[[Overlay/x]]")
+    with pytest.raises(asking.NoteChanged):
+        asking.mark_answered(settings, question, "[[Overlay/x]]")
+    assert path.read_text(encoding="utf-8").endswith("edited while the model was writing\n")
+
+
+def test_the_watcher_leaves_a_note_edited_mid_answer_alone_then_answers_the_new_text(vault: Path) -> None:
+    write(vault, "Сон.md", "# Сон\nВосемь часов сна.\n")
+    with Running(vault) as run:
+        path = vault / "Q.md"
+        edited = QUESTION.replace("Сколько часов", "Сколько именно часов")
+
+        class EditingLLM(FakeLLM):
+            def stream(self, messages, **kw):
+                if not self.calls:  # the user types while the first answer is being written
+                    path.write_text(edited, encoding="utf-8")
+                yield from super().stream(messages, **kw)
+
+        run.watcher._llm = EditingLLM()
+        run.watcher._llm.default = "Восемь [^1]."
+        write(vault, "Q.md", QUESTION)
+        wait_for(lambda: run.watcher.health.answered >= 1, "an answer to the edited question", timeout=30)
+        text = path.read_text(encoding="utf-8")
+        assert "Сколько именно часов" in text and "overlay: answered" in text
+        asked = [c[1]["content"] for c in run.watcher._llm.calls]
+        assert any("Сколько именно часов" in q for q in asked)
+        time.sleep(1.0)
+        assert len(answers(vault)) == 1  # the answer to the outdated text was never written
+
+
+def test_answer_notes_and_answered_notes_never_ask(vault: Path) -> None:
+    from vault_sync import parse_note
+
+    settings = load_settings(vault)
+    for rel, text in {"Overlay/A.md": "---\noverlay: ask\n---\nq\n",
+                      "B.md": "---\ntype: overlay-answer\noverlay: ask\n---\nq\n",
+                      "C.md": "---\noverlay: answered\n---\nq #overlay/ask\n"}.items():
+        assert asking.question_of(parse_note(text, rel, checksum="x"), settings) is None
+
+
+def test_restart_catches_up_and_answers_what_came_while_stopped(vault: Path) -> None:
+    write(vault, "Сон.md", "# Сон\nВосемь часов сна.\n")
+    with Running(vault):
+        pass
+    write(vault, "Пока спал.md", "# Пока\nзаписано пока наблюдатель спал\n")
+    asked = write(vault, "Q.md", QUESTION)
+    old = time.time() - 60
+    os.utime(asked, (old, old))
+    with Running(vault) as run:
+        assert searchable(run, "наблюдатель")
+        wait_for(lambda: run.watcher.health.answered == 1, "the answer to a note written while stopped")
+
+
+def test_one_writer_a_second_watcher_or_index_is_told(vault: Path) -> None:
+    write(vault, "Сон.md", "# Сон\nВосемь часов сна.\n")
+    with Running(vault) as run:
+        with pytest.raises(IndexLocked, match="overlay watch"):
+            Indexer(run.fake.settings, embedder=run.fake.embedder, store_factory=lambda *_: run.fake.store).run()
+        assert run.fake.retriever().search("сна", 3)  # reading goes on beside the writer
+
+
+def test_health_is_saved_and_a_clean_stop_says_so(vault: Path) -> None:
+    write(vault, "Сон.md", "# Сон\nВосемь часов сна.\n")
+    with Running(vault) as run:
+        wait_for(lambda: read_health(run.fake.settings).get("running"), "status.json")
+        health = read_health(run.fake.settings)
+        assert health["pid"] == os.getpid() and health["last_batch"]["why"] == "catch-up"
+        assert set(health) >= {"running", "pid", "since", "last_batch", "queue", "answered", "errors"}
+    assert read_health(run.fake.settings)["running"] is False
+
+
+def test_one_failing_question_never_stops_the_watcher(vault: Path) -> None:
+    write(vault, "Сон.md", "# Сон\nВосемь часов сна.\n")
+    with Running(vault) as run:
+        run.llm.default = None  # the model fails: FakeLLM raises with an empty queue
+        run.watcher._llm = _Broken()
+        write(vault, "Q.md", QUESTION)
+        wait_for(lambda: run.watcher.health.errors, "the error to be recorded")
+        assert run.watcher.health.errors[-1]["path"] == "Q.md"
+        write(vault, "После.md", "# После\nпослеошибочное слово\n")
+        wait_for(lambda: searchable(run, "послеошибочное"), "indexing to go on")
+
+
+class _Broken(FakeLLM):
+    def stream(self, messages, *, max_tokens: int, temperature: float):
+        from overlay.errors import LLMError
+
+        raise LLMError("the model server is down")
+
+
+def _manifest_paths(settings) -> list[str]:
+    from vault_sync import Manifest
+
+    manifest = Manifest(settings.manifest_path)
+    try:
+        return [p for p, e in manifest.entries().items() if e.status == "ok"]
+    finally:
+        manifest.close()
+
+
+def _state(settings, store) -> dict[str, object]:
+    """Everything the index holds about the vault, comparable between two state dirs."""
+    from graph import LinkGraph
+    from overlay.chunkstore import ChunkStore
+    from vault_sync import Manifest
+
+    manifest = Manifest(settings.manifest_path)
+    entries = {p: (e.checksum, e.chunk_ids) for p, e in manifest.entries().items()}
+    manifest.close()
+    texts = ChunkStore(settings.chunks_path)
+    chunk_ids = sorted(texts.all_terms()[0])
+    texts.close()
+    graph = LinkGraph.load(settings.graph_path).g
+    return {"manifest": entries, "chunk_texts": chunk_ids, "vectors": sorted(store.rows),
+            "graph_nodes": sorted(graph.nodes), "graph_edges": sorted((u, v, k) for u, v, k in graph.edges(keys=True))}
+
+
+def test_a_storm_of_1000_changes_ends_exactly_in_step(vault: Path, tmp_path: Path) -> None:
+    """1,000 creates / edits / renames / deletes in a few seconds (Cyrillic names, nested folders) while the
+    watcher runs; afterwards its index equals a clean index of the final vault: nothing missing, stale or doubled."""
+    import dataclasses
+    import random
+
+    rng = random.Random(7)
+    folders = ["", "Проекты/", "Проекты/Глубоко/Вложено/", "Notes/", "Чаты/2025/"]
+    with Running(vault) as run:
+        alive: list[str] = []
+        started = time.monotonic()
+        for i in range(1000):
+            op = rng.random()
+            if op < 0.45 or len(alive) < 10:
+                rel = f"{rng.choice(folders)}Заметка {i} ёж.md"
+                other = rng.choice(alive).rsplit("/", 1)[-1][:-3] if alive else "Нет"
+                write(vault, rel, f"# Заметка {i}\nтекст {i} про [[{other}]] и #тег/{i % 7}\n")
+                alive.append(rel)
+            elif op < 0.7:
+                rel = rng.choice(alive)
+                write(vault, rel, f"# Правка {i}\nновый текст {i}, ссылка [[Заметка {rng.randrange(i)} ёж]]\n")
+            elif op < 0.85:
+                rel = alive.pop(rng.randrange(len(alive)))
+                new = f"{rng.choice(folders)}Переименована {i}.md"
+                (vault / new).parent.mkdir(parents=True, exist_ok=True)
+                os.rename(vault / rel, vault / new)
+                alive.append(new)
+            else:
+                (vault / alive.pop(rng.randrange(len(alive)))).unlink()
+        storm_s = time.monotonic() - started
+        on_disk = {p.relative_to(vault).as_posix() for p in vault.rglob("*.md")}
+        wait_for(lambda: set(_manifest_paths(run.fake.settings)) == on_disk, "the index to catch up", timeout=120)
+        time.sleep(1.0)
+        wait_for(lambda: run.watcher.health.queue == 0, "the last batch", timeout=60)
+    assert storm_s < 30
+    clean = FakeIndex(dataclasses.replace(run.fake.settings, state_dir=tmp_path / "clean-state"))
+    clean.run()
+    watched, fresh = _state(run.fake.settings, run.fake.store), _state(clean.settings, clean.store)
+    assert set(watched["manifest"]) == {p for p in fresh["manifest"]} == {
+        p.relative_to(vault).as_posix() for p in vault.rglob("*.md")}
+    for key in fresh:
+        assert watched[key] == fresh[key], key
