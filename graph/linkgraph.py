@@ -9,7 +9,7 @@ links could point at it are re-resolved: no rebuild.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,11 @@ FORMAT_VERSION = 1
 UNRESOLVED = "unresolved:"
 TAG = "tag:"
 _LINK_FIELDS = ("target", "kind", "heading", "block", "alias", "property")
+
+
+def _edge_key(link: Link) -> str:
+    """Parallel edges between two notes are told apart by kind, heading, block and property; repeats are counted."""
+    return "|".join(str(getattr(link, k) or "") for k in ("kind", "heading", "block", "property"))
 
 
 class GraphFileError(ValueError):
@@ -115,8 +120,7 @@ class LinkGraph:
                 attrs[name] = getattr(link, name)
         if res.candidates:
             attrs["ambiguous"] = list(res.candidates)
-        self._bump(source, target, "|".join(str(attrs.get(k, "")) for k in ("kind", "heading", "block",
-                                                                           "property")), attrs)
+        self._bump(source, target, _edge_key(link), attrs)
 
     def _bump(self, source: str, target: str, key: str, attrs: dict[str, Any]) -> None:
         if self.g.has_edge(source, target, key):
@@ -130,6 +134,34 @@ class LinkGraph:
         dead += [n for n, a in self.g.nodes(data=True)
                  if a.get("kind") == "attachment" and self.g.in_degree(n) == 0]
         self.g.remove_nodes_from(dead)
+
+    # ---- audit ----------------------------------------------------------------------------------------------
+    def stale_sources(self) -> list[str]:
+        """Notes whose out-edges differ from what their stored links resolve to now (a crash between a graph
+        change and its relink, or a hand-edited graph.json). Pure in-memory: no file is read."""
+        stale = []
+        for node, attrs in self.g.nodes(data=True):
+            if attrs.get("kind") != "note":
+                continue
+            expected: Counter[tuple[str, str]] = Counter()
+            for raw in attrs.get("links", []):
+                link = Link(**raw)
+                res = self.resolver.resolve(link, node)
+                if res.path != node:
+                    target = res.path or UNRESOLVED + fold(link.target).removesuffix(".md")
+                    expected[(target, _edge_key(link))] += 1
+            for tag in attrs.get("tags", []):
+                expected[(TAG + tag, "tag")] += 1
+            actual = Counter({(t, k): d.get("count", 1) for _, t, k, d in self.g.out_edges(node, keys=True, data=True)})
+            if expected != actual:
+                stale.append(node)
+        return stale
+
+    def relink(self, sources: Iterable[str]) -> None:
+        for source in sources:
+            if self.g.has_node(source):
+                self._link(source)
+        self._collect_garbage()
 
     # ---- questions ------------------------------------------------------------------------------------------
     def notes(self) -> list[str]:

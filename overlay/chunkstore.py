@@ -90,3 +90,14 @@ class ChunkStore:
 
     def count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+
+    def all_ids(self) -> set[str]:
+        return {r[0] for r in self._db.execute("SELECT id FROM chunks")}
+
+    def delete_ids(self, ids: Collection[str]) -> None:
+        with self._db:
+            self._db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+            ids = list(ids)
+            for i in range(0, len(ids), 500):
+                part = ids[i:i + 500]
+                self._db.execute(f"DELETE FROM chunks WHERE id IN ({','.join('?' * len(part))})", part)

@@ -20,8 +20,6 @@ from overlay.chunkstore import ChunkStore
 from overlay.embedding import Embedder
 from vault_sync import Entry, Note
 
-ANSWER_TYPE = "overlay-answer"
-
 
 @dataclass
 class Batch:
@@ -73,6 +71,6 @@ def metadata(chunk: Chunk) -> dict[str, Any]:
 
 
 def is_answer(note: Note) -> bool:
-    """The overlay's own answer notes (excluded from retrieval unless asked for)."""
-    return note.frontmatter.get("type") == ANSWER_TYPE
+    """The overlay's own notes (excluded from retrieval unless asked for)."""
+    return str(note.frontmatter.get("type", "")).startswith("overlay-")  # answers, and the audit note
 

@@ -47,9 +47,10 @@ class IndexReport:
     warnings: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     changed_paths: list[str] = field(default_factory=list)  # indexed this run (new, modified, moved-to): not in JSON
+    deleted_paths: list[str] = field(default_factory=list)  # not in JSON either
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "changed_paths"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("changed_paths", "deleted_paths")}
 
 
 class Indexer:
@@ -233,7 +234,7 @@ class _Run:
         r = self.report
         r.new, r.modified, r.deleted, r.moved = len(cs.new), len(cs.modified), len(cs.deleted), len(cs.moved)
         r.unchanged = len(cs.unchanged)
-        r.changed_paths = list(cs.to_index)
+        r.changed_paths, r.deleted_paths = list(cs.to_index), list(cs.deleted)
         if changed:
             self._checkpoint({"attachments": attachments_key, "embedding_model": self.ix.embedder_name_hint(),
                               "last_index": {"at": time.time(), "seconds": round(time.perf_counter() - self.t0, 3),

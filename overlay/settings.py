@@ -46,6 +46,7 @@ class Settings:
     thinking: bool = True  # False appends Qwen3's `/no_think` switch (and asks a server to disable thinking)
     ask_k: int = 8  # note sections given to the model as numbered sources
     min_similarity: float = 0.2  # a source needs this cosine to the question, or a BM25 word match
+    audit_note: str = "Vault audit"  # the report note `reindex` keeps in answers_folder; "" = none
     # ---- the watcher (`overlay watch`) ----
     ask_value: str = "ask"  # frontmatter `overlay: ask` asks
     ask_tag: str = "overlay/ask"  # ... as does this tag

@@ -90,6 +90,27 @@ class VectorStore:
             j = i + self._batch
             self._col.add(ids=list(ids[i:j]), embeddings=vectors[i:j], metadatas=list(metadatas[i:j]))
 
+    def all_ids(self, page: int = 20_000) -> set[str]:
+        """Every stored id, read in pages (a 100k-note vault holds ~250k chunks)."""
+        ids: set[str] = set()
+        offset = 0
+        while True:
+            res = self._col.get(include=[], limit=page, offset=offset)
+            ids.update(res["ids"])
+            if len(res["ids"]) < page:
+                return ids
+            offset += page
+
+    def drop_other_models(self) -> list[str]:
+        """Delete the collections of other embedding models (after a model change has fully migrated)."""
+        dropped = []
+        for col in self._client.list_collections():
+            name = col if isinstance(col, str) else col.name
+            if name.startswith("chunks-") and name != self._col.name:
+                self._client.delete_collection(name)
+                dropped.append(name)
+        return dropped
+
     def delete(self, ids: Sequence[str]) -> None:
         for i in range(0, len(ids), self._batch):
             self._col.delete(ids=list(ids[i:i + self._batch]))

@@ -63,6 +63,12 @@ class MemoryStore:
             assert cid not in self.rows, f"duplicate chunk id {cid}"
             self.rows[cid] = (np.asarray(vec), dict(meta))
 
+    def all_ids(self) -> set[str]:
+        return set(self.rows)
+
+    def drop_other_models(self) -> list[str]:
+        return []
+
     def delete(self, ids: Sequence[str]) -> None:
         for cid in ids:
             self.rows.pop(cid, None)

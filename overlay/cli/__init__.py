@@ -58,6 +58,7 @@ def _register() -> None:
         eval_cmd,
         graph_cmd,
         index_cmd,
+        reindex_cmd,
         search_cmd,
         watch_cmd,
     )

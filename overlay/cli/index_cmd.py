@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -16,10 +18,8 @@ from overlay.settings import Settings
 @vault_options
 def index_command(settings: Settings, as_json: bool) -> None:
     """Bring the index in step with the vault (only what changed is re-embedded)."""
-    with Progress(TextColumn("[bold]indexing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err, transient=True, disable=as_json or not err.is_terminal) as bar:
-        task = bar.add_task("index", total=None)
-        report = app.index(settings, lambda _stage, done, total: bar.update(task, completed=done, total=total))
+    with progress_bar(as_json) as update:
+        report = app.index(settings, update)
     data = report.as_dict()
     if as_json:
         emit_json(data)
@@ -27,11 +27,20 @@ def index_command(settings: Settings, as_json: bool) -> None:
     out.print(f"[bold]{data['notes']}[/] notes, {data['chunks']} chunks in {data['seconds']:.1f}s — "
               f"new {data['new']}, modified {data['modified']}, moved {data['moved']}, deleted {data['deleted']}, "
               f"unchanged {data['unchanged']}; embedded {data['embedded']}, reused {data['reused']}")
-    _problems("skipped", data["skipped"])
-    _problems("warnings", data["warnings"])
+    problems("skipped", data["skipped"])
+    problems("warnings", data["warnings"])
 
 
-def _problems(title: str, rows: list[dict[str, Any]]) -> None:
+@contextmanager
+def progress_bar(quiet: bool) -> Iterator[Callable[[str, int, int], None]]:
+    """A rich progress bar on stderr (none for --json or when stderr is not a terminal)."""
+    with Progress(TextColumn("[bold]indexing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err, transient=True, disable=quiet or not err.is_terminal) as bar:
+        task = bar.add_task("index", total=None)
+        yield lambda _stage, done, total: bar.update(task, completed=done, total=total)
+
+
+def problems(title: str, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     table = Table(title=f"{title} ({len(rows)})", title_justify="left", show_lines=False)
@@ -58,5 +67,8 @@ def status_command(settings: Settings, as_json: bool) -> None:
     last = data.get("last_index") or {}
     table.add_row("last_index", f"{last.get('seconds', '?')}s" if last else "never")
     table.add_row("skipped", str(len(data["skipped"])))
+    w = data.get("watcher") or {}
+    table.add_row("watcher", f"running (pid {w.get('pid')}), answered {w.get('answered', 0)}, "
+                             f"{len(w.get('errors', []))} recent error(s)" if w.get("running") else "not running")
     out.print(table)
-    _problems("skipped", data["skipped"])
+    problems("skipped", data["skipped"])

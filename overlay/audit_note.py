@@ -1,0 +1,134 @@
+"""The vault audit note: what is wrong in the vault itself (links to nowhere, ambiguous links, orphans, unreadable
+files) and what the nightly run changed and repaired. One note, rewritten in place atomically; every [[link]] in it
+resolves (a target that does not exist is shown as code, not as a link)."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+import frontmatter
+
+import prompts
+from graph import LinkGraph
+from overlay.indexer import IndexReport
+from overlay.settings import Settings
+from overlay.writeback import answers_dir, vault_relative
+from vault_sync import Manifest, write_atomic
+
+AUDIT_TYPE = "overlay-audit"
+LIST_LIMIT = 200  # per section: a 100k-note vault must still get a readable note
+_CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
+
+
+def write_audit_note(settings: Settings, index: IndexReport, reindex: dict[str, Any]) -> str | None:
+    """Write the note; returns its vault path, or None when a note of the user's own holds that name."""
+    path = answers_dir(settings) / f"{settings.audit_note}.md"
+    if path.exists() and frontmatter.load(path).get("type") != AUDIT_TYPE:
+        reindex["messages"].append(f"{vault_relative(settings, path)} is the user's own note; no audit written")
+        return None
+    graph = LinkGraph.load(settings.graph_path)
+    manifest = Manifest(settings.manifest_path)
+    try:
+        skipped = manifest.skipped()
+        warnings = manifest.warnings()
+        counts = manifest.counts()
+    finally:
+        manifest.close()
+    lang = _language(settings, graph)
+    text = _Render(settings, graph, prompts.table("audit.toml")[lang]).note(index, reindex, skipped + [{"warning": "1", **w} for w in warnings], counts)
+    write_atomic(path, text)
+    return vault_relative(settings, path)
+
+
+def _language(settings: Settings, graph: LinkGraph) -> str:
+    if settings.answer_language in ("ru", "en"):
+        return settings.answer_language
+    titles = [a.get("title", "") for _, a in graph.g.nodes(data=True) if a.get("kind") == "note"]
+    return "ru" if sum(bool(_CYRILLIC.search(t)) for t in titles) * 2 >= len(titles) > 0 else "en"
+
+
+class _Render:
+    def __init__(self, settings: Settings, graph: LinkGraph, words: dict[str, str]) -> None:
+        self.s, self.graph, self.w = settings, graph, words
+        self.ours = settings.answers_folder.strip("/").lower() + "/"
+
+    def note(self, index: IndexReport, reindex: dict[str, Any], skipped: list[dict[str, str]],
+             counts: dict[str, int]) -> str:
+        w, stats = self.w, self.graph.stats()
+        parts = [prompts.fill(w["intro"], when=datetime.now().astimezone().isoformat(timespec="seconds")),
+                 f"## {w['size']}\n\n" + prompts.fill(
+                     w["size_line"], notes=counts["notes"], chunks=counts["chunks"], links=stats["links"],
+                     unresolved=stats["unresolved_links"], seconds=round(reindex["seconds"], 1)),
+                 self._repairs(reindex), self._changes(index), self._unresolved(), self._ambiguous(),
+                 self._orphans(), self._skipped(skipped)]
+        meta = {"type": AUDIT_TYPE, "updated": datetime.now().astimezone().isoformat(timespec="seconds")}
+        body = f"# {w['title']}\n\n" + "\n\n".join(parts) + "\n"
+        return frontmatter.dumps(frontmatter.Post(body, **meta), sort_keys=False) + "\n"
+
+    # ---- links ------------------------------------------------------------------------------------------------
+    def link(self, path: str) -> str:
+        """A [[link]] when it resolves, else the path as code."""
+        text = self.graph.resolver.link_text(path)
+        if re.search(r"[#|^\[\]]", text) or self.graph.resolver.resolve(text, "").path != path:
+            return f"`{path}`"
+        return f"[[{text}]]"
+
+    def _mine(self, path: str) -> bool:
+        return path.lower().startswith(self.ours)
+
+    def _listing(self, title: str, lines: list[str]) -> str:
+        shown = lines[:LIST_LIMIT] or [self.w["none"]]
+        more = [prompts.fill(self.w["more"], n=len(lines) - LIST_LIMIT)] if len(lines) > LIST_LIMIT else []
+        return f"## {title} ({len(lines)})\n\n" + "\n".join(f"- {line}" for line in shown + more)
+
+    # ---- sections ---------------------------------------------------------------------------------------------
+    def _repairs(self, reindex: dict[str, Any]) -> str:
+        done = {k: v for k, v in reindex["repaired"].items() if v}
+        lines = [f"{k}: {v}" for k, v in done.items()] + reindex["messages"]
+        return f"## {self.w['repairs']}\n\n" + ("\n".join(f"- {x}" for x in lines) if lines else self.w["repairs_none"])
+
+    def _changes(self, index: IndexReport) -> str:
+        head = prompts.fill(self.w["changes_line"], new=index.new, modified=index.modified, moved=index.moved,
+                            deleted=index.deleted)
+        lines = [self.link(p) for p in index.changed_paths if not self._mine(p)]
+        lines += [f"`{p}` ({self.w['deleted']})" for p in index.deleted_paths if not self._mine(p)]
+        return self._listing(self.w["changes"], lines).replace("\n\n", f"\n\n{head}\n\n", 1)
+
+    def _unresolved(self) -> str:
+        sources: dict[str, set[str]] = defaultdict(set)
+        for source, title in self.graph.unresolved_edges():
+            if not self._mine(source):
+                sources[title].add(source)
+        lines = [prompts.fill(self.w["unresolved_line"], target=f"`[[{t}]]`",
+                              sources=", ".join(self.link(p) for p in sorted(srcs)))
+                 for t, srcs in sorted(sources.items(), key=lambda item: (-len(item[1]), item[0]))]
+        return self._listing(self.w["unresolved"], lines)
+
+    def _ambiguous(self) -> str:
+        lines = []
+        for source, target, attrs in self.graph.g.edges(data=True):
+            if attrs.get("ambiguous") and not self._mine(source):
+                lines.append(prompts.fill(self.w["ambiguous_line"], source=self.link(source), target=self.link(target),
+                                          candidates=", ".join(self.link(c) for c in attrs["ambiguous"])))
+        return self._listing(self.w["ambiguous"], sorted(set(lines)))
+
+    def _orphans(self) -> str:
+        g = self.graph.g
+
+        def linked(path: str) -> bool:
+            edges = [*g.out_edges(path), *g.in_edges(path)]
+            return any(g.nodes[other].get("kind") == "note" and not self._mine(other) and other != path
+                       for edge in edges for other in edge)
+
+        orphans = [p for p, a in g.nodes(data=True) if a.get("kind") == "note" and not self._mine(p) and not linked(p)]
+        return self._listing(self.w["orphans"], [self.link(p) for p in sorted(orphans)])
+
+    def _skipped(self, rows: list[dict[str, str]]) -> str:
+        """Unreadable files (as code: they are not notes), then notes read with a caveat (as links)."""
+        skipped = [f"`{r['path']}` — {r['reason']}" for r in rows if "warning" not in r]
+        caveats = [f"{self.link(r['path'])} — {r['reason']}" for r in rows if "warning" in r]
+        return (self._listing(self.w["skipped"], skipped) + "\n\n"
+                + self._listing(self.w["caveats"], caveats))

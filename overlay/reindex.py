@@ -1,0 +1,206 @@
+"""`overlay reindex`: bring the index back in step with the vault and prove it — rescan and apply the diff, then
+audit manifest ↔ vectors ↔ chunk texts ↔ graph ↔ BM25 and repair every mismatch, then write the vault audit note.
+
+Repairs reuse the incremental path: a note whose chunks are missing anywhere is forgotten in the manifest and
+indexed again (its vectors that survived are reused by id, so only what is really gone is embedded).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sqlite3
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from graph import GraphFileError, LinkGraph
+from overlay.audit_note import write_audit_note
+from overlay.chunkstore import ChunkStore
+from overlay.indexer import Indexer, Progress
+from overlay.lock import writer_lock
+from overlay.settings import Settings
+from overlay.sparse import SparseIndex
+from vault_sync import Manifest, SkipFile, read_note
+
+
+@dataclass
+class ReindexReport:
+    checked: dict[str, int] = field(default_factory=dict)
+    repaired: Counter = field(default_factory=Counter)
+    reembedded: int = 0
+    seconds: float = 0.0
+    report_note: str | None = None
+    messages: list[str] = field(default_factory=list)  # what was found broken, in words
+    index: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        repaired = {k: self.repaired.get(k, 0) for k in REPAIR_KINDS}
+        return {"checked": self.checked, "repaired": repaired, "reembedded": self.reembedded,
+                "seconds": round(self.seconds, 3), "report_note": self.report_note, "messages": self.messages,
+                "index": self.index}
+
+
+REPAIR_KINDS = ("missing_chunks", "orphan_chunks", "missing_texts", "orphan_texts", "graph_fixes", "bm25_rebuilt",
+                "state_files_rebuilt", "collections_dropped")
+
+
+def reindex(settings: Settings, *, full: bool = False, indexer: Indexer | None = None,
+            progress: Progress | None = None, audit: bool = True) -> ReindexReport:
+    ix = indexer or Indexer(settings)
+    lock = contextlib.nullcontext() if ix.lock_held else writer_lock(settings.lock_path, "reindex")
+    with lock:
+        held, ix.lock_held = ix.lock_held, True  # one lock for every step below
+        try:
+            return _Reindex(settings, ix, progress).run(full, audit)
+        finally:
+            ix.lock_held = held
+
+
+class _Reindex:
+    def __init__(self, settings: Settings, ix: Indexer, progress: Progress | None) -> None:
+        self.s, self.ix, self.progress = settings, ix, progress
+        self.report = ReindexReport()
+        self.t0 = time.perf_counter()
+
+    def run(self, full: bool, audit: bool) -> ReindexReport:
+        self._rescue_state_files()
+        if full:
+            self._forget_everything()
+        runs = [self.ix.run(self.progress)]
+        missing = self._audit_chunks()
+        if missing:
+            self._forget(missing)
+            runs.append(self.ix.run(self.progress))
+        self._audit_graph()
+        self._audit_bm25()
+        self._drop_old_models()
+        self.report.reembedded = sum(r.embedded for r in runs)
+        self.report.index = runs[0].as_dict()
+        self.report.seconds = time.perf_counter() - self.t0
+        if audit and self.s.audit_note:
+            self.report.report_note = write_audit_note(self.s, runs[0], self.report.as_dict())
+        self.report.seconds = time.perf_counter() - self.t0
+        return self.report
+
+    # ---- state files that cannot be read at all -----------------------------------------------------------
+    def _rescue_state_files(self) -> None:
+        """A corrupt manifest or chunk store is moved aside (kept for a post-mortem) and rebuilt from the vault."""
+        for path in (self.s.manifest_path, self.s.chunks_path):
+            if not path.exists():
+                continue
+            try:
+                db = sqlite3.connect(path)
+                ok = db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+                db.close()
+            except sqlite3.DatabaseError:
+                ok = False
+            if not ok:
+                aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+                shutil.move(path, aside)
+                self.report.repaired["state_files_rebuilt"] += 1
+                self.report.messages.append(f"{path.name} was unreadable; moved to {aside.name} and rebuilt")
+        try:
+            LinkGraph.load(self.s.graph_path)
+        except FileNotFoundError:
+            if self.s.manifest_path.exists():
+                self.report.messages.append("graph.json was missing; rebuilt from the vault")
+        except GraphFileError as exc:
+            self.s.graph_path.unlink()
+            self.ix.graph = None
+            self.report.repaired["state_files_rebuilt"] += 1
+            self.report.messages.append(f"{exc}; rebuilt from the vault")
+
+    def _forget_everything(self) -> None:
+        """--full: every note is read, chunked and embedded again, into a store emptied of this model's vectors."""
+        store = self.ix.store
+        store.delete(sorted(store.all_ids()))
+        for path in (self.s.manifest_path, self.s.chunks_path):
+            path.unlink(missing_ok=True)
+        self.s.graph_path.unlink(missing_ok=True)
+        shutil.rmtree(self.s.bm25_path, ignore_errors=True)
+        self.ix.graph = None
+        self.report.messages.append("--full: re-embedding every note")
+
+    # ---- chunks: manifest ↔ vectors ↔ texts -----------------------------------------------------------------
+    def _audit_chunks(self) -> set[str]:
+        """Orphans deleted; the notes with missing chunks returned (to be indexed again)."""
+        manifest = Manifest(self.s.manifest_path)
+        texts = ChunkStore(self.s.chunks_path)
+        try:
+            entries = manifest.entries()
+            owner = {cid: p for p, e in entries.items() if e.status == "ok" for cid in e.chunk_ids}
+            vectors, stored = self.ix.store.all_ids(), texts.all_ids()
+            self.report.checked = {"notes": len(entries), "chunks": len(owner), "vectors": len(vectors),
+                                   "texts": len(stored)}
+            orphan_vectors, orphan_texts = vectors - owner.keys(), stored - owner.keys()
+            self.ix.store.delete(sorted(orphan_vectors))
+            texts.delete_ids(orphan_texts) if orphan_texts else None
+            missing_vectors, missing_texts = owner.keys() - vectors, owner.keys() - stored
+        finally:
+            texts.close()
+            manifest.close()
+        r = self.report.repaired
+        r["orphan_chunks"] += len(orphan_vectors)
+        r["orphan_texts"] += len(orphan_texts)
+        r["missing_chunks"] += len(missing_vectors)
+        r["missing_texts"] += len(missing_texts)
+        if missing_vectors and len(missing_vectors) == len(owner):
+            self.report.messages.append("the vector store was empty or missing; every note is embedded again")
+        return {owner[c] for c in missing_vectors | missing_texts}
+
+    def _forget(self, paths: set[str]) -> None:
+        manifest = Manifest(self.s.manifest_path)
+        try:
+            manifest.commit([], sorted(paths))
+        finally:
+            manifest.close()
+
+    # ---- graph ------------------------------------------------------------------------------------------------
+    def _audit_graph(self) -> None:
+        graph = LinkGraph.load(self.s.graph_path)
+        manifest = Manifest(self.s.manifest_path)
+        try:
+            known = set(manifest.entries())
+        finally:
+            manifest.close()
+        nodes = {n for n, a in graph.g.nodes(data=True) if a.get("kind") == "note"}
+        extra, absent = nodes - known, known - nodes
+        notes = []
+        for path in sorted(absent):
+            with contextlib.suppress(SkipFile, FileNotFoundError):
+                notes.append(read_note(self.s.vault, path, max_bytes=self.s.max_file_bytes)[0])
+        graph.apply(upserts=notes, deletes=sorted(extra))
+        stale = graph.stale_sources()
+        graph.relink(stale)
+        fixes = len(extra) + len(absent) + len(stale)
+        self.report.checked["graph_notes"] = len(nodes)
+        if fixes:
+            graph.save(self.s.graph_path)
+            self.ix.graph = None  # the Indexer reloads it next run
+            self.report.repaired["graph_fixes"] += fixes
+
+    def _audit_bm25(self) -> None:
+        texts = ChunkStore(self.s.chunks_path)
+        try:
+            if SparseIndex.built_for_of(self.s.bm25_path) != texts.generation():
+                SparseIndex.build(texts, self.s.bm25_path)
+                self.report.repaired["bm25_rebuilt"] += 1
+        finally:
+            texts.close()
+
+    def _drop_old_models(self) -> None:
+        """After a model change: the old collection goes only now, when the new one is complete and audited."""
+        manifest = Manifest(self.s.manifest_path)
+        try:
+            migrated = manifest.meta("embedding_model") == self.ix.embedder.name
+        finally:
+            manifest.close()
+        if not migrated:
+            return
+        dropped = self.ix.store.drop_other_models()
+        if dropped:
+            self.report.repaired["collections_dropped"] += len(dropped)
+            self.report.messages.append(f"dropped the collections of earlier embedding models: {', '.join(dropped)}")
+
