@@ -38,7 +38,8 @@ def write_audit_note(settings: Settings, index: IndexReport, reindex: dict[str, 
     finally:
         manifest.close()
     lang = _language(settings, graph)
-    text = _Render(settings, graph, prompts.table("audit.toml")[lang]).note(index, reindex, skipped + [{"warning": "1", **w} for w in warnings], counts)
+    rows = skipped + [{"warning": "1", **w} for w in warnings]
+    text = _Render(settings, graph, prompts.table("audit.toml")[lang]).note(index, reindex, rows, counts)
     write_atomic(path, text)
     return vault_relative(settings, path)
 

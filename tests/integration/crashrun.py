@@ -4,7 +4,8 @@
 
 POINT is where the N-th call dies: `embed` (while embedding), `upsert` (after half a Chroma add), `texts` (in the
 chunk-store transaction), `graph` (half-way through writing graph.json, as a non-atomic writer would leave it),
-`manifest` (inside the manifest transaction, before it commits), `delete` (after half a Chroma delete). The hooks live here, in the test harness, not in
+`manifest` (inside the manifest transaction, before it commits), `delete` (after half a Chroma
+delete). The hooks live here, in the test harness, not in
 the product: they wrap the real functions.
 """
 
