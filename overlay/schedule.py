@@ -39,7 +39,7 @@ class Plan:
         return "\n".join(parts) + "\n"
 
 
-def _hour_minute(at: str) -> tuple[int, int]:
+def hour_minute(at: str) -> tuple[int, int]:
     match = TIME.match(at.strip())
     if not match:
         raise ScheduleError(f"not a time of day: {at!r}")
@@ -65,7 +65,7 @@ def systemd_available() -> bool:
 
 
 def plan(settings: Settings, at: str, *, use_systemd: bool | None = None) -> Plan:
-    hour, minute = _hour_minute(at)
+    hour, minute = hour_minute(at)
     name = unit_name(settings)
     run = shlex.join(command(settings))
     env = f"OVERLAY_STATE_DIR={shlex.quote(str(settings.state_dir))}"

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from overlay import asking
 from overlay.ask import ask
@@ -21,7 +22,9 @@ from overlay.health import Health
 from overlay.indexer import Indexer, IndexReport
 from overlay.llm import LLM, make_llm
 from overlay.lock import writer_lock
+from overlay.reindex import reindex
 from overlay.retrieval import Retriever
+from overlay.schedule import hour_minute
 from overlay.settings import Settings
 from overlay.store import VectorStore
 from vault_sync import SkipFile, read_note, write_atomic
@@ -42,7 +45,8 @@ class _Pending:
 
 class Watcher:
     def __init__(self, settings: Settings, *, indexer: Indexer | None = None, llm: LLM | None = None,
-                 retriever_factory: Callable[[], Retriever] | None = None, log: Log | None = None) -> None:
+                 retriever_factory: Callable[[], Retriever] | None = None, log: Log | None = None,
+                 nightly: str | None = None) -> None:
         self.settings = settings
         self.indexer = indexer or Indexer(settings, store_factory=VectorStore)
         self.indexer.lock_held = True
@@ -52,6 +56,8 @@ class Watcher:
         self.health = Health()
         self.pending: dict[str, _Pending] = {}
         self.stop_event = threading.Event()
+        self.nightly = nightly  # "HH:MM": run `overlay reindex` from inside the watcher at that time every day
+        self.next_nightly = next_time(nightly) if nightly else None
 
     # ---- the loop ---------------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -68,6 +74,7 @@ class Watcher:
                         self._index(f"{len(batch)} changed path(s)" if batch else "periodic rescan")
                         last_full = time.monotonic()
                     self._answer_ready()
+                    self._maybe_nightly()
                     self.health.queue = events.pending + len(self.pending)
                     self._save_health()
             finally:
@@ -100,6 +107,20 @@ class Watcher:
         if changed:
             self.log(f"indexed: {report.new} new, {report.modified} modified, {report.moved} moved, "
                      f"{report.deleted} deleted in {report.seconds:.2f} s")
+
+    def _maybe_nightly(self) -> None:
+        if self.next_nightly is None or time.time() < self.next_nightly:
+            return
+        self.next_nightly = next_time(self.nightly, after=time.time() + 60)
+        try:
+            report = reindex(self.settings, indexer=self.indexer).as_dict()
+        except Exception as exc:  # as for a batch: recorded, and the watcher goes on
+            self.health.error("", f"nightly reindex failed: {exc.__class__.__name__}: {exc}")
+            return
+        repaired = sum(report["repaired"].values())
+        self.health.last_batch = {"time": time.time(), "why": "nightly reindex", "repaired": repaired,
+                                  "seconds": report["seconds"], "report_note": report["report_note"]}
+        self.log(f"nightly reindex: {repaired} repair(s) in {report['seconds']:.1f} s")
 
     # ---- asking -----------------------------------------------------------------------------------------------
     def _consider(self, path: str) -> None:
@@ -168,3 +189,13 @@ class Watcher:
         if data != self._saved or force:
             write_atomic(self.settings.watcher_status_path, data)
             self._saved = data
+
+
+def next_time(at: str, after: float | None = None) -> float:
+    """The next moment (epoch seconds, local time) the clock shows `at` ("HH:MM")."""
+    hour, minute = hour_minute(at)
+    now = datetime.fromtimestamp(after if after is not None else time.time())
+    due = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if due <= now:
+        due += timedelta(days=1)
+    return due.timestamp()

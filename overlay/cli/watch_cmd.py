@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import signal
 
+import click
+
 from overlay.cli import emit_json, err, main, vault_options
 from overlay.settings import Settings
 from overlay.watch import Watcher
 
 
 @main.command("watch")
+@click.option("--nightly", metavar="HH:MM", default=None,
+              help="Also run `overlay reindex` (audit, repair, audit note) every day at this time.")
 @vault_options
-def watch_command(settings: Settings, as_json: bool) -> None:
+def watch_command(settings: Settings, as_json: bool, nightly: str | None) -> None:
     """Keep the index in step with the vault and answer notes that ask (`overlay: ask`, #overlay/ask, > [!ask]).
 
     Runs in the foreground; Ctrl-C or SIGTERM stops it after the batch or answer in progress."""
-    watcher = Watcher(settings, log=lambda line: err.print(line, highlight=False))
+    watcher = Watcher(settings, log=lambda line: err.print(line, highlight=False), nightly=nightly)
 
     def stop(signum: int, _frame: object) -> None:
         err.print(f"[dim]{signal.Signals(signum).name}: stopping after the current batch…[/]")

@@ -293,3 +293,17 @@ def test_a_storm_of_1000_changes_ends_exactly_in_step(vault: Path, tmp_path: Pat
         p.relative_to(vault).as_posix() for p in vault.rglob("*.md")}
     for key in fresh:
         assert watched[key] == fresh[key], key
+
+
+def test_nightly_reindex_runs_inside_the_watcher(vault: Path) -> None:
+    from overlay.watch import next_time
+
+    write(vault, "Сон.md", "# Сон\nВосемь часов сна. [[Нигде]]\n")
+    with Running(vault) as run:
+        run.watcher.nightly = "03:30"
+        run.watcher.next_nightly = time.time() - 1  # as if 03:30 had just come
+        wait_for(lambda: (vault / "Overlay" / "Vault audit.md").is_file(), "the audit note")
+        wait_for(lambda: run.watcher.health.last_batch.get("why") == "nightly reindex", "the nightly run")
+        assert run.watcher.next_nightly > time.time() + 3600
+    due = next_time("03:30", after=time.mktime((2026, 11, 23, 4, 0, 0, 0, 0, -1)))
+    assert time.localtime(due)[:5] == (2026, 11, 24, 3, 30)
