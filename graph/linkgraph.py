@@ -140,15 +140,23 @@ class LinkGraph:
         """Notes whose out-edges differ from what their stored links resolve to now (a crash between a graph
         change and its relink, or a hand-edited graph.json). Pure in-memory: no file is read."""
         stale = []
+        resolved: dict[tuple[str, str, str], str | None] = {}  # a target resolves alike from one folder
         for node, attrs in self.g.nodes(data=True):
             if attrs.get("kind") != "note":
                 continue
             expected: Counter[tuple[str, str]] = Counter()
+            folder = node.rsplit("/", 1)[0] if "/" in node else ""
             for raw in attrs.get("links", []):
                 link = Link(**raw)
-                res = self.resolver.resolve(link, node)
-                if res.path != node:
-                    target = res.path or UNRESOLVED + fold(link.target).removesuffix(".md")
+                key = (link.target, link.kind, folder)
+                if not link.target.strip():  # [[#Heading]]: the note itself, never cached across notes
+                    path: str | None = node
+                elif key in resolved:
+                    path = resolved[key]
+                else:
+                    path = resolved[key] = self.resolver.resolve(link, node).path
+                if path != node:
+                    target = path or UNRESOLVED + fold(link.target).removesuffix(".md")
                     expected[(target, _edge_key(link))] += 1
             for tag in attrs.get("tags", []):
                 expected[(TAG + tag, "tag")] += 1

@@ -23,13 +23,12 @@ LIST_LIMIT = 200  # per section: a 100k-note vault must still get a readable not
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 
 
-def write_audit_note(settings: Settings, index: IndexReport, reindex: dict[str, Any]) -> str | None:
+def write_audit_note(settings: Settings, graph: LinkGraph, index: IndexReport, reindex: dict[str, Any]) -> str | None:
     """Write the note; returns its vault path, or None when a note of the user's own holds that name."""
     path = answers_dir(settings) / f"{settings.audit_note}.md"
     if path.exists() and frontmatter.load(path).get("type") != AUDIT_TYPE:
         reindex["messages"].append(f"{vault_relative(settings, path)} is the user's own note; no audit written")
         return None
-    graph = LinkGraph.load(settings.graph_path)
     manifest = Manifest(settings.manifest_path)
     try:
         skipped = manifest.skipped()
@@ -118,14 +117,12 @@ class _Render:
 
     def _orphans(self) -> str:
         g = self.graph.g
-
-        def linked(path: str) -> bool:
-            edges = [*g.out_edges(path), *g.in_edges(path)]
-            return any(g.nodes[other].get("kind") == "note" and not self._mine(other) and other != path
-                       for edge in edges for other in edge)
-
-        orphans = [p for p, a in g.nodes(data=True) if a.get("kind") == "note" and not self._mine(p) and not linked(p)]
-        return self._listing(self.w["orphans"], [self.link(p) for p in sorted(orphans)])
+        notes = {p for p, a in g.nodes(data=True) if a.get("kind") == "note" and not self._mine(p)}
+        linked: set[str] = set()
+        for source, target in g.edges():  # one pass: a note with any link to or from another of the user's notes
+            if source != target and source in notes and target in notes:
+                linked.update((source, target))
+        return self._listing(self.w["orphans"], [self.link(p) for p in sorted(notes - linked)])
 
     def _skipped(self, rows: list[dict[str, str]]) -> str:
         """Unreadable files (as code: they are not notes), then notes read with a caveat (as links)."""

@@ -111,7 +111,8 @@ class _Run:
 
     def execute(self) -> IndexReport:
         known = self.manifest.entries()
-        scan = scan_vault(self.s.vault, ignore=self.s.ignore, extra_ignored_dirs=(self.s.state_dir,))
+        scan = scan_vault(self.s.vault, ignore=(*self.s.ignore, *own_report_globs(self.s)),
+                          extra_ignored_dirs=(self.s.state_dir,))
         cs = diff(scan.notes, known, lambda p: file_checksum(self.s.vault / p))
         attachments_key = hashlib.sha1("\n".join(sorted(scan.attachments)).encode()).hexdigest()
         fresh_model = self.manifest.meta("embedding_model") in (None, self.ix.embedder_name_hint())
@@ -247,6 +248,18 @@ class _Run:
         r.warnings += self.manifest.warnings()
         r.seconds = round(time.perf_counter() - self.t0, 3)
         return r
+
+
+def own_report_globs(settings: Settings) -> tuple[str, ...]:
+    """The audit note is a report about the vault, rewritten every night: indexing it would re-chunk a long note
+    each run and make every note it lists look linked."""
+    if not settings.audit_note:
+        return ()
+    return (f"{settings.answers_folder.strip('/')}/{settings.audit_note}.md",)
+
+
+def graph_stamp(path: Path) -> tuple[int, int] | None:
+    return _stamp(path)
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:

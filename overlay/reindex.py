@@ -18,7 +18,7 @@ from typing import Any
 from graph import GraphFileError, LinkGraph
 from overlay.audit_note import write_audit_note
 from overlay.chunkstore import ChunkStore
-from overlay.indexer import Indexer, Progress
+from overlay.indexer import Indexer, Progress, graph_stamp
 from overlay.lock import writer_lock
 from overlay.settings import Settings
 from overlay.sparse import SparseIndex
@@ -80,7 +80,7 @@ class _Reindex:
         self.report.index = runs[0].as_dict()
         self.report.seconds = time.perf_counter() - self.t0
         if audit and self.s.audit_note:
-            self.report.report_note = write_audit_note(self.s, runs[0], self.report.as_dict())
+            self.report.report_note = write_audit_note(self.s, self._graph(), runs[0], self.report.as_dict())
         self.report.seconds = time.perf_counter() - self.t0
         return self.report
 
@@ -102,7 +102,8 @@ class _Reindex:
                 self.report.repaired["state_files_rebuilt"] += 1
                 self.report.messages.append(f"{path.name} was unreadable; moved to {aside.name} and rebuilt")
         try:
-            LinkGraph.load(self.s.graph_path)
+            self.ix.graph = LinkGraph.load(self.s.graph_path)  # loaded once: the index run and the audit reuse it
+            self.ix.graph_stamp = graph_stamp(self.s.graph_path)
         except FileNotFoundError:
             if self.s.manifest_path.exists():
                 self.report.messages.append("graph.json was missing; rebuilt from the vault")
@@ -158,8 +159,13 @@ class _Reindex:
             manifest.close()
 
     # ---- graph ------------------------------------------------------------------------------------------------
+    def _graph(self) -> LinkGraph:
+        if self.ix.graph is None or self.ix.graph_stamp != graph_stamp(self.s.graph_path):
+            self.ix.graph, self.ix.graph_stamp = LinkGraph.load(self.s.graph_path), graph_stamp(self.s.graph_path)
+        return self.ix.graph
+
     def _audit_graph(self) -> None:
-        graph = LinkGraph.load(self.s.graph_path)
+        graph = self._graph()
         manifest = Manifest(self.s.manifest_path)
         try:
             known = set(manifest.entries())
@@ -178,7 +184,7 @@ class _Reindex:
         self.report.checked["graph_notes"] = len(nodes)
         if fixes:
             graph.save(self.s.graph_path)
-            self.ix.graph = None  # the Indexer reloads it next run
+            self.ix.graph_stamp = graph_stamp(self.s.graph_path)
             self.report.repaired["graph_fixes"] += fixes
 
     def _audit_bm25(self) -> None:
