@@ -59,7 +59,7 @@ def open_retriever(settings: Settings, embedder: Embedder | None = None) -> Retr
     texts = ChunkStore(settings.chunks_path)
     return Retriever(embedder=embedder, store=VectorStore(settings, embedder.name, embedder.dim), texts=texts,
                      sparse=SparseIndex.current(texts, settings.bm25_path), graph=graph,
-                     graph_weight=settings.graph_weight)
+                     graph_weight=settings.graph_weight, fusion=settings.fusion)
 
 
 def search(settings: Settings, query: str, k: int = 10, *, mode: str = "hybrid", include_answers: bool = False,

@@ -132,7 +132,7 @@ def _index(settings: Settings) -> Check:
                "manifest notes": counts["notes"], "graph notes": graph_notes}
     ok = counts["chunks"] == stored == vectors and graph_notes >= counts["notes"]
     return Check("index", ok, ", ".join(f"{k} {v}" for k, v in figures.items()),
-                 "" if ok else "run `overlay index` (a crashed run is replayed and repaired)")
+                 "" if ok else "run `overlay reindex`: it audits and repairs the index")
 
 
 def _answers(settings: Settings) -> Check:

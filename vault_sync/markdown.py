@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import PurePosixPath
 from urllib.parse import unquote
 
 from vault_sync.note import Callout, Heading, Link
@@ -107,8 +108,9 @@ def scan_markdown_links(masked: str) -> Iterator[Link]:
             continue
         path, _, sub = unquote(url).partition("#")
         is_embed = bool(m.group(1))
-        if not is_embed and not path.lower().endswith((".md", ".canvas")):
-            continue
+        suffix = PurePosixPath(path).suffix.lower()
+        if not is_embed and suffix and suffix not in (".md", ".canvas"):
+            continue  # a link to a file that is not a note; `[x](Note)` without extension is a note, as in Obsidian
         heading = sub if sub and not sub.startswith("^") else None
         block = sub[1:] if sub.startswith("^") else None
         yield Link(target=path, kind="embed" if is_embed else "markdown", heading=heading, block=block,
