@@ -183,7 +183,7 @@ class Retriever:
         return SOURCE_WEIGHT.get(source, self.graph_weight if source == "graph" else 1.0)
 
     def _results(self, lists: list[_Ranked], k: int, *, raw: bool) -> list[SearchResult]:
-        """Single-source modes keep that source's own scores (cosine, BM25, graph weight); hybrid reports the fused score."""
+        """Single-source modes keep that source's own scores (cosine, BM25, graph weight); hybrid the fused one."""
         if raw:
             scores = {s: lists[0].score[s] for s in lists[0].order} if lists else {}
             scores = dict(sorted(scores.items(), key=lambda item: -item[1]))
