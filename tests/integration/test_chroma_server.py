@@ -62,3 +62,37 @@ def test_index_and_search_through_a_chroma_server(vault: Path, chroma_server: st
     write(vault, "GPU.md", "# Memory\nThe card has 48 GB of video memory.")
     assert app.index(settings).embedded == 1
     assert app.search(settings, "video memory size", k=1)[0].path == "GPU.md"
+
+
+def test_a_model_change_migrates_and_drops_the_old_collection_only_when_done(tmp_path: Path) -> None:
+    """Real embedded Chroma, two stand-in models: the old collection survives until the new one is complete."""
+    import chromadb
+
+    from overlay.indexer import Indexer
+    from overlay.reindex import reindex
+    from overlay.store import VectorStore
+    from tests.fakes import HashEmbedder
+
+    class Old(HashEmbedder):
+        name = "st:old-model"
+
+    class New(HashEmbedder):
+        name = "st:new-model"
+
+    vault = tmp_path / "vault"
+    for i in range(5):
+        write(vault, f"Заметка {i}.md", f"# Заметка {i}\nтекст про сон и тренировки {i}\n")
+    settings = load_settings(vault, embedding_model="old-model")
+    Indexer(settings, embedder=Old(), store_factory=VectorStore).run()
+
+    def collections() -> list[str]:
+        client = chromadb.PersistentClient(path=str(settings.chroma_path))
+        return sorted(c if isinstance(c, str) else c.name for c in client.list_collections())
+
+    assert len(collections()) == 1
+    new_settings = load_settings(vault, embedding_model="new-model")
+    report = reindex(new_settings, indexer=Indexer(new_settings, embedder=New(), store_factory=VectorStore))
+    assert report.reembedded == report.checked["chunks"] > 0
+    assert report.repaired["collections_dropped"] == 1
+    (name,) = collections()
+    assert "new-model" in name
