@@ -104,6 +104,10 @@ class Asker:
                         f"task.{draft.lang}.md", sources=source_list.render(draft.sources),
                         question=draft.question, title=spec["title"], ask=spec["ask"], switch=self._switch())}]
         text, thinking = self.generate(messages, draft.timings)
+        if not text.strip() and thinking and self.settings.thinking:
+            # the reasoning used up max_answer_tokens (Qwen3 thinks at length): ask once more without thinking
+            messages[-1] = {**messages[-1], "content": messages[-1]["content"] + " /no_think"}
+            text, _ = self.generate(messages, draft.timings)
         verdict = verify(text, len(draft.sources), resolves)
         if not verdict.ok:
             section.revised = True

@@ -166,3 +166,10 @@ def test_a_context_too_small_for_any_source_is_a_clear_error(index) -> None:
 
     with pytest.raises(LLMError, match="leaves no room"):
         run(index, "Сколько часов сна нужно спортсмену?", FakeLLM(n_ctx=600))
+
+
+def test_a_trace_that_eats_the_whole_budget_is_followed_by_an_answer_without_thinking(index) -> None:
+    llm = FakeLLM().enqueue("<think>" + "долго думаю " * 50, "Восемь часов [^1].", "Да [^1].", "Да [^1].")
+    result = run(index, "Сколько часов сна нужно спортсмену?", llm)
+    assert llm.calls[1][-1]["content"].endswith("/no_think")
+    assert result.draft.sections[0].text == "Восемь часов [^1]." and "долго думаю" in result.draft.sections[0].thinking
