@@ -37,7 +37,8 @@ def read_health(settings: Settings) -> dict[str, Any]:
     try:
         data = json.loads(settings.watcher_status_path.read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
-        return {"running": False}
+        return {"running": False, "pid": None, "since": None, "last_batch": None, "queue": 0, "answered": 0,
+                "errors": []}
     if data.get("running") and not _alive(int(data.get("pid", 0))):
         data["running"] = False
         data["note"] = "the watcher stopped without saying so (killed?)"
