@@ -24,7 +24,18 @@ from overlay.lock import writer_lock
 from overlay.settings import Settings
 from overlay.sparse import SparseIndex
 from overlay.store import VectorStore
-from vault_sync import ChangeSet, Entry, Manifest, Note, SkipFile, diff, file_checksum, read_note, scan_vault
+from vault_sync import (
+    PARSER_VERSION,
+    ChangeSet,
+    Entry,
+    Manifest,
+    Note,
+    SkipFile,
+    diff,
+    file_checksum,
+    read_note,
+    scan_vault,
+)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 BATCH_NOTES = 128
@@ -119,6 +130,9 @@ class _Run:
         if not fresh_model:  # a model change: every note goes into the new model's collection
             cs.modified += [p for p in cs.unchanged if known[p].status == "ok"]
             cs.unchanged, cs.touched = [p for p in cs.unchanged if known[p].status != "ok"], []
+        if known and self.manifest.meta("parser_version") != PARSER_VERSION:  # parsed by an older overlay
+            cs.modified += cs.unchanged
+            cs.unchanged, cs.touched = [], []
         if (cs.empty and self.s.graph_path.is_file() and fresh_model
                 and self.manifest.meta("attachments") == attachments_key):
             return self._finish(cs, scan.problems, attachments_key, changed=False)
@@ -238,6 +252,7 @@ class _Run:
         r.changed_paths, r.deleted_paths = list(cs.to_index), list(cs.deleted)
         if changed:
             self._checkpoint({"attachments": attachments_key, "embedding_model": self.ix.embedder_name_hint(),
+                              "parser_version": PARSER_VERSION,
                               "last_index": {"at": time.time(), "seconds": round(time.perf_counter() - self.t0, 3),
                                              "new": r.new, "modified": r.modified, "deleted": r.deleted,
                                              "moved": r.moved}})

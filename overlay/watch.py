@@ -65,6 +65,9 @@ class Watcher:
             events = DebouncedWatcher(self.settings.vault, quiet_s=self.settings.watch_quiet_s,
                                       ignored_dirs=(self.settings.state_dir,))
             events.start()  # before the catch-up, so nothing saved during it is missed
+            if events.fallback:
+                self.log(f"[yellow]{events.fallback}[/]")
+                self.health.error("", events.fallback)
             try:
                 self._index("catch-up")
                 last_full = time.monotonic()

@@ -26,6 +26,11 @@ def text_checksum(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+# Bumped whenever parsing changes what a note yields (links, tags, text): an index made by an older parser re-reads
+# every note once (vectors are reused by chunk id, so nothing is embedded again unless a chunk's text changed).
+# 2: markdown links without an extension, `[x](Folder/Note)`, are note links, as in Obsidian.
+PARSER_VERSION = 2
+
 def parse_note(text: str, path: str, *, checksum: str | None = None, warnings: tuple[str, ...] = ()) -> Note:
     """Parse one Markdown note. `path` is vault-relative with POSIX separators."""
     checksum = checksum or text_checksum(text)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserver
 
 
 class DebouncedWatcher(FileSystemEventHandler):
@@ -22,11 +24,21 @@ class DebouncedWatcher(FileSystemEventHandler):
         self._paths: set[str] = set()
         self._first = self._last = 0.0
         self._cond = threading.Condition()
-        self._observer = Observer()
+        self._observer: BaseObserver = Observer()
+        self.poll_s = 2.0
+        self.fallback: str | None = None
 
     def start(self) -> None:
-        self._observer.schedule(self, str(self.root), recursive=True)
-        self._observer.start()
+        """Native events (inotify, FSEvents, ...); where the OS refuses them — Linux's inotify watch limit on a
+        vault with many folders, some network filesystems — polling instead, and `fallback` says why."""
+        try:
+            self._observer.schedule(self, str(self.root), recursive=True)
+            self._observer.start()
+        except OSError as exc:
+            self._observer = PollingObserver(timeout=self.poll_s)
+            self._observer.schedule(self, str(self.root), recursive=True)
+            self._observer.start()
+            self.fallback = f"native file events unavailable ({exc}); polling every {self.poll_s:g} s"
 
     def stop(self) -> None:
         self._observer.stop()

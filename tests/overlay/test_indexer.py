@@ -205,3 +205,19 @@ def test_state_dir_inside_vault_is_never_indexed(vault: Path, fake_index) -> Non
     ix.run()
     shutil.copy(vault / "a.md", ix.settings.state_dir / "copy.md")
     assert ix.run().new == 0
+
+
+def test_an_index_from_an_older_parser_is_reparsed_once_without_reembedding(vault, fake_index) -> None:
+    from vault_sync import Manifest
+
+    write(vault, "A.md", "# A\nsee [the other](B)\n")
+    write(vault, "B.md", "# B\ntext\n")
+    ix = fake_index(vault)
+    ix.run()
+    manifest = Manifest(ix.settings.manifest_path)
+    manifest.commit([], [], {"parser_version": 1})  # as an older overlay left it
+    manifest.close()
+    embedded = ix.embedder.embedded
+    report = ix.run()
+    assert report.modified == 2 and ix.embedder.embedded == embedded  # re-read, vectors kept by chunk id
+    assert ix.run().modified == 0  # once
