@@ -52,9 +52,10 @@ class AskResult:
 def ask(settings: Settings, question: str, *, k: int | None = None, write: bool = True,
         asked_from: str | None = None, llm: LLM | None = None, embedder: Embedder | None = None,
         on_event: Event | None = None, retriever: Retriever | None = None,
-        before_write: Callable[[], None] | None = None) -> AskResult:
+        before_write: Callable[[], None] | None = None, title: str | None = None) -> AskResult:
     """`retriever` and `llm` are opened from settings unless given (a watcher keeps both warm). `before_write` may
-    raise to cancel the note at the last moment (the watcher: the asking note changed while the model wrote)."""
+    raise to cancel the note at the last moment (the watcher: the asking note changed while the model wrote).
+    `title` names the answer note (default: the question; the watcher passes the asking note's title)."""
     question = question.strip()
     if not question:
         raise OverlayError("the question is empty")
@@ -81,7 +82,7 @@ def ask(settings: Settings, question: str, *, k: int | None = None, write: bool 
         text = strip_failures(text, Verdict(bad_links=dangling))
     if write and before_write is not None:
         before_write()
-    path = writeback.write_answer(settings, question, text, when=created) if write else None
+    path = writeback.write_answer(settings, title or question, text, when=created) if write else None
     result = AskResult(draft, text, writeback.vault_relative(settings, path) if path else None, run_id,
                        [f"[[{t}]]" for t in dangling])
     writeback.log_run(settings, _run_record(result, created))

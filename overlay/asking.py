@@ -24,6 +24,7 @@ class Question:
     path: str
     text: str
     checksum: str  # of the asking note as read: it is marked answered only if still the same
+    title: str = ""
 
 
 def question_of(note: Note, settings: Settings) -> Question | None:
@@ -39,7 +40,7 @@ def question_of(note: Note, settings: Settings) -> Question | None:
         return None
     text = callout if callout else _strip_tag(note.body, settings.ask_tag)
     text = text.strip() or note.title
-    return Question(note.path, text, note.checksum)
+    return Question(note.path, text, note.checksum, note.title)
 
 
 def _in_answers(path: str, settings: Settings) -> bool:

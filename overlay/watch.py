@@ -158,7 +158,8 @@ class Watcher:
         try:
             result = ask(self.settings, item.question.text, asked_from=path, llm=self._model(),
                          embedder=self.indexer.embedder, retriever=self._retriever(),
-                         before_write=lambda: asking.ensure_unchanged(self.settings, item.question))
+                         before_write=lambda: asking.ensure_unchanged(self.settings, item.question),
+                         title=item.question.title or None)
             link = f"[[{result.note_path.removesuffix('.md')}]]"
             asking.mark_answered(self.settings, item.question, link)
         except asking.NoteChanged:

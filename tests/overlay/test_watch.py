@@ -86,6 +86,7 @@ def test_a_note_that_asks_gets_an_answer_and_is_marked_byte_for_byte(vault: Path
         path = write(vault, "Вопросы/Сон спортсмена.md", QUESTION)
         wait_for(lambda: answers(vault), "an answer note")
         wait_for(lambda: "answered" in path.read_text(encoding="utf-8"), "the asking note marked")
+        assert answers(vault)[0].name.endswith(" Сон спортсмена.md")  # named after the asking note
         post = frontmatter.loads(answers(vault)[0].read_text(encoding="utf-8"))
         assert post["asked_from"] == "[[Сон спортсмена]]" and post["type"] == "overlay-answer"
         marked = path.read_text(encoding="utf-8")
