@@ -70,6 +70,11 @@ def ask(settings: Settings, question: str, *, k: int | None = None, write: bool 
                                   writeback.vault_relative(settings, folder / "answer.md"))
         asker = Asker(settings, retriever, llm or make_llm(settings), on_event)
         draft = asker.draft(question, k=k, asked_from=origin, resolves=links.resolves)
+    except OverlayError as exc:  # a failed run is a run too: the log says what went wrong, and when
+        writeback.log_run(settings, {"time": datetime.now().astimezone().isoformat(timespec="seconds"),
+                                     "question": question, "asked_from": asked_from,
+                                     "error": f"{exc.__class__.__name__}: {exc}"})
+        raise
     finally:
         if own:
             retriever.texts.close()

@@ -173,3 +173,16 @@ def test_a_trace_that_eats_the_whole_budget_is_followed_by_an_answer_without_thi
     result = run(index, "Сколько часов сна нужно спортсмену?", llm)
     assert llm.calls[1][-1]["content"].endswith("/no_think")
     assert result.draft.sections[0].text == "Восемь часов [^1]." and "долго думаю" in result.draft.sections[0].thinking
+
+
+def test_a_failed_run_is_logged_too(index) -> None:
+    from overlay.errors import LLMError
+
+    class Down(FakeLLM):
+        def stream(self, messages, **kw):
+            raise LLMError("the model server is down")
+
+    with pytest.raises(LLMError):
+        run(index, "Сколько часов сна нужно спортсмену?", Down())
+    record = json.loads(index.settings.runs_path.read_text(encoding="utf-8").splitlines()[-1])
+    assert record["error"] == "LLMError: the model server is down" and record["question"].startswith("Сколько")
