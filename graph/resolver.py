@@ -10,6 +10,7 @@ from __future__ import annotations
 import posixpath
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from vault_sync import Link
 
@@ -21,12 +22,14 @@ class Resolution:
     candidates: tuple[str, ...] = ()  # more than one when ambiguous
 
 
+@lru_cache(maxsize=1 << 18)  # the same targets and paths fold again and again (graph load, relinks, audits)
 def fold(text: str) -> str:
     """Case- and normalisation-insensitive form: macOS stores file names decomposed (NFD: `й` = `и` + U+0306),
     while links typed in Obsidian are composed (NFC)."""
     return unicodedata.normalize("NFC", text).lower()
 
 
+@lru_cache(maxsize=1 << 18)
 def link_key(target: str) -> str:
     """The lookup key of a target: its last path part, folded, without a note extension."""
     name = fold(target.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1])
