@@ -160,22 +160,29 @@ class Watcher:
                          embedder=self.indexer.embedder, retriever=self._retriever(),
                          before_write=lambda: asking.ensure_unchanged(self.settings, item.question),
                          title=item.question.title or None)
-            link = f"[[{result.note_path.removesuffix('.md')}]]"
-            asking.mark_answered(self.settings, item.question, link)
         except asking.NoteChanged:
             del self.pending[path]  # its new text comes back with the next batch and is looked at afresh
             self.log(f"{path} changed while it was answered; looking again")
             return
-        except (OverlayError, ValueError, OSError) as exc:
+        except (OverlayError, OSError) as exc:
             self.health.error(path, f"{exc.__class__.__name__}: {exc}")
             self.log(f"[red]could not answer[/] {path}: {exc}")
             if item.tries >= MAX_ASK_TRIES:
                 del self.pending[path]  # saving the note again asks again
             item.not_before = time.monotonic() + RETRY_S * item.tries
             return
-        del self.pending[path]
+        del self.pending[path]  # answered: whatever happens to the mark, it is not answered again unasked
         self.health.answered += 1
         self.log(f"answered {path} → {result.note_path}")
+        self._mark(path, item, result.note_path)
+
+    def _mark(self, path: str, item: _Pending, note_path: str) -> None:
+        try:
+            asking.mark_answered(self.settings, item.question, f"[[{note_path.removesuffix('.md')}]]")
+        except asking.NoteChanged:
+            self.log(f"{path} changed after its answer was written; not marked, its new text is looked at again")
+        except (ValueError, OSError) as exc:  # broken YAML, not UTF-8: the answer stands, the note says why not
+            self.health.error(path, f"answered in {note_path}, but not marked answered: {exc}")
 
     def _model(self) -> LLM:
         if self._llm is None:

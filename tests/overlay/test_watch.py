@@ -308,3 +308,15 @@ def test_nightly_reindex_runs_inside_the_watcher(vault: Path) -> None:
         assert run.watcher.next_nightly > time.time() + 3600
     due = next_time("03:30", after=time.mktime((2026, 11, 23, 4, 0, 0, 0, 0, -1)))
     assert time.localtime(due)[:5] == (2026, 11, 24, 3, 30)
+
+
+def test_an_asking_note_that_cannot_be_marked_is_answered_once_and_says_why(vault: Path) -> None:
+    write(vault, "Сон.md", "# Сон\nВосемь часов сна.\n")
+    broken = "---\ntags: [a, b\n---\nСколько часов сна нужно спортсмену? #overlay/ask\n"
+    with Running(vault) as run:
+        path = write(vault, "Q.md", broken)
+        wait_for(lambda: run.watcher.health.errors, "the error")
+        time.sleep(1.0)
+        assert run.watcher.health.answered == 1 and len(answers(vault)) == 1
+        assert "not marked answered" in run.watcher.health.errors[-1]["reason"]
+        assert path.read_text(encoding="utf-8") == broken  # the user's note is untouched
