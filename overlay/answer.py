@@ -16,7 +16,7 @@ import prompts
 from overlay import sources as source_list
 from overlay.citations import Verdict, normalise_citations, strip_failures, verify
 from overlay.errors import LLMError
-from overlay.llm import LLM, Message, ThinkingStream, question_language, split_thinking
+from overlay.llm import LLM, Message, ThinkingStream, configured_model, question_language, split_thinking
 from overlay.retrieval import Retriever
 from overlay.settings import Settings
 from overlay.sources import Source
@@ -69,8 +69,12 @@ class Draft:
 
 
 class Asker:
-    def __init__(self, settings: Settings, retriever: Retriever, llm: LLM, on_event: Event | None = None) -> None:
-        self.settings, self.retriever, self.llm = settings, retriever, llm
+    def __init__(self, settings: Settings, retriever: Retriever, llm: LLM | Callable[[], LLM],
+                 on_event: Event | None = None) -> None:
+        """`llm` may be a factory: it is called only when there is something to answer from (a 32B model is not
+        loaded to say that the notes hold nothing on the question)."""
+        self.settings, self.retriever = settings, retriever
+        self._llm = llm
         self.emit: Event = on_event or (lambda _kind, _payload: None)
 
     def draft(self, question: str, *, k: int | None = None, asked_from: str | None = None,
@@ -82,8 +86,9 @@ class Asker:
                                    min_similarity=self.settings.min_similarity,
                                    exclude={*exclude, *([asked_from] if asked_from else [])})
         timings.retrieve_s = time.perf_counter() - started
-        draft = Draft(question, lang, self.llm.name, [], [], Verdict(), timings, asked_from)
+        draft = Draft(question, lang, configured_model(self.settings), [], [], Verdict(), timings, asked_from)
         if found:
+            draft.model = self.llm.name
             draft.sources = source_list.fit(found, self._source_budget(question, lang), self.llm.count_tokens)
             if not draft.sources:
                 raise LLMError(f"n_ctx {self.llm.n_ctx} leaves no room for a single source next to "
@@ -154,6 +159,12 @@ class Asker:
         cut = looping(text)
         thinking, answer = split_thinking(text[:cut] if cut is not None else text)
         return normalise_citations(answer), thinking
+
+    @property
+    def llm(self) -> LLM:
+        if not isinstance(self._llm, LLM):
+            self._llm = self._llm()
+        return self._llm
 
     def _revision(self, draft: Draft, title: str, verdict: Verdict) -> str:
         words = prompts.table("sections.toml")[draft.lang]

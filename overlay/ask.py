@@ -68,7 +68,7 @@ def ask(settings: Settings, question: str, *, k: int | None = None, write: bool 
         folder = writeback.answers_dir(settings)
         links = answer_note.Links(retriever.graph.resolver,
                                   writeback.vault_relative(settings, folder / "answer.md"))
-        asker = Asker(settings, retriever, llm or make_llm(settings), on_event)
+        asker = Asker(settings, retriever, llm or (lambda: make_llm(settings)), on_event)
         draft = asker.draft(question, k=k, asked_from=origin, resolves=links.resolves)
     except OverlayError as exc:  # a failed run is a run too: the log says what went wrong, and when
         writeback.log_run(settings, {"time": datetime.now().astimezone().isoformat(timespec="seconds"),

@@ -60,6 +60,13 @@ def model_file(settings: Settings) -> Path:
     return path
 
 
+def configured_model(settings: Settings) -> str:
+    """The model's name as answer notes record it, known without loading anything."""
+    if settings.llm_url:
+        return f"{settings.llm_model}@{settings.llm_url}"
+    return Path(settings.model_path).name if settings.model_path else "SmolLM2-135M-Instruct.Q4_1.gguf (bundled)"
+
+
 def make_llm(settings: Settings) -> LLM:
     if settings.llm_url:
         from overlay.llm_openai import OpenAICompatibleLLM

@@ -186,3 +186,14 @@ def test_a_failed_run_is_logged_too(index) -> None:
         run(index, "Сколько часов сна нужно спортсмену?", Down())
     record = json.loads(index.settings.runs_path.read_text(encoding="utf-8").splitlines()[-1])
     assert record["error"] == "LLMError: the model server is down" and record["question"].startswith("Сколько")
+
+
+def test_the_model_is_not_even_loaded_when_nothing_is_relevant(index) -> None:
+    from overlay.answer import Asker
+
+    def load():
+        raise AssertionError("the model was loaded")
+
+    settings = replace(index.settings, min_similarity=0.95)
+    draft = Asker(settings, index.retriever(), load).draft("Quelle est la capitale du Pérou ?", resolves=bool)
+    assert draft.sources == [] and draft.sections == [] and "bundled" in draft.model
