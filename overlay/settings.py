@@ -29,6 +29,7 @@ class Settings:
     answers_folder: str = "Overlay"
     graph_weight: float = 0.0  # weight of graph expansion in hybrid search fusion (dense and BM25 weigh 1.0)
     fusion: str = "relative"  # how hybrid search fuses its lists: "relative" (scores scaled 0..1) or "rrf" (ranks)
+    note_evidence: float = 0.6  # hybrid: a section gains this × its note's two best other sections; 0 = off
     # ---- answering (`overlay ask`, `overlay watch`) ----
     model_path: str | None = None  # a GGUF file; None = the bundled SmolLM2-135M smoke-test model
     llm_url: str | None = None  # an OpenAI-compatible server ("http://127.0.0.1:8080/v1") instead of in-process

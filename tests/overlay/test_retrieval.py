@@ -92,3 +92,14 @@ def test_bm25_is_current_after_small_changes_and_after_a_crash(vault: Path, fake
     assert SparseIndex.load(ix.settings.bm25_path).built_for == texts.generation()
     shutil.rmtree(ix.settings.bm25_path)  # lost or half-written: rebuilt, never wrong
     assert len(SparseIndex.current(texts, ix.settings.bm25_path).ids) == ix.store.count()
+
+
+def test_several_matching_sections_of_one_note_outweigh_one_slightly_better_section() -> None:
+    from overlay.retrieval import _note_evidence
+
+    fused = {("A.md", "x"): 1.0, ("B.md", "one"): 0.9, ("B.md", "two"): 0.8, ("C.md", ""): 0.5}
+    ranked = list(_note_evidence(fused, 0.6))
+    assert ranked[:2] == [("B.md", "one"), ("B.md", "two")] and ranked[2] == ("A.md", "x")
+    assert list(_note_evidence(fused, 0.0)) == list(fused)  # off: the fusion order as it was
+    boosted = _note_evidence(fused, 0.6)
+    assert boosted[("B.md", "one")] == pytest.approx(0.9 + 0.6 * 0.8) and boosted[("C.md", "")] == 0.5
