@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from overlay.answer import Asker, Timings
-from overlay.llm import make_llm
+from overlay.answer.llm import make_llm
+from overlay.answer.loop import Asker, Timings
 from overlay.settings import Settings
 
 TARGET_RATIO = 0.95

@@ -27,13 +27,13 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from bench.synth import EN, RU, make_vault
 from graph import LinkGraph
-from overlay.chunking import chunk_note
-from overlay.chunkstore import ChunkStore
-from overlay.embedding import make_embedder
-from overlay.indexer import Indexer
-from overlay.retrieval import Retriever
+from overlay.index.bm25 import SparseIndex
+from overlay.index.chunk_store import ChunkStore
+from overlay.index.chunking import chunk_note
+from overlay.index.embedding import make_embedder
+from overlay.index.indexer import Indexer
+from overlay.search.retrieval import Retriever
 from overlay.settings import load_settings
-from overlay.sparse import SparseIndex
 from vault_sync import read_note
 
 TARGETS = {"index_encode_ratio": 1.25, "nochange_s": 3.0, "one_edit_s": 1.0, "search_dense_p50_ms": 50.0,

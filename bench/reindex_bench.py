@@ -31,8 +31,8 @@ TARGET_UNCHANGED_S = 5.0
 
 
 def use_hash_embedder() -> None:
-    import overlay.embedding
-    import overlay.indexer
+    import overlay.index.embedding
+    import overlay.index.indexer
     from tests.fakes import HashEmbedder
 
     class Hash512(HashEmbedder):
@@ -41,13 +41,13 @@ def use_hash_embedder() -> None:
 
     embedder = Hash512()
     os.environ["OVERLAY_EMBEDDING_MODEL"] = "bench-hash"
-    overlay.embedding.make_embedder = overlay.indexer.make_embedder = lambda _settings: embedder
+    overlay.index.embedding.make_embedder = overlay.index.indexer.make_embedder = lambda _settings: embedder
 
 
 def child(vault: str, embedder: str) -> None:
     if embedder == "hash":
         use_hash_embedder()
-    from overlay.reindex import reindex
+    from overlay.jobs.reindex import reindex
     from overlay.settings import load_settings
 
     t0 = time.perf_counter()
@@ -69,13 +69,13 @@ def main() -> None:
     if args.embedder == "hash":
         use_hash_embedder()
     from bench.synth import make_vault
-    from overlay import app
+    from overlay import library
     from overlay.settings import load_settings
 
     root = Path(tempfile.mkdtemp(prefix="reindex-bench-")) / "vault"
     make_vault(root, args.notes)
     t0 = time.perf_counter()
-    report = app.index(load_settings(root))
+    report = library.index(load_settings(root))
     build_s = time.perf_counter() - t0
     runs = []
     for _ in range(2):  # the first writes the audit note (a new note); the second is the steady nightly case

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from overlay import app
-from overlay.evaluate import Question, evaluate, links_as_labels, load_questions
+from overlay import library
+from overlay.search.evaluation import Question, evaluate, links_as_labels, load_questions
 from overlay.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +34,7 @@ def baseline_search(vault: Path):
     from llama_index.core.embeddings import BaseEmbedding
     from llama_index.readers.obsidian import ObsidianReader
 
-    from overlay.embed_use import UseEmbedder
+    from overlay.index.embed_use import UseEmbedder
 
     use = UseEmbedder()
 
@@ -65,7 +65,7 @@ def baseline_search(vault: Path):
 
 
 def ours(settings, mode: str):
-    retriever = app.open_retriever(settings)
+    retriever = library.open_retriever(settings)
     return lambda q, depth: [r.path for r in retriever.search(q.question, depth, mode=mode, exclude=q.exclude)]
 
 
@@ -89,8 +89,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="overlay-eval-")) / "vault"
     shutil.copytree(args.vault, work, ignore=shutil.ignore_patterns(".overlay"))
     settings = load_settings(work)
-    app.index(settings)
-    retriever = app.open_retriever(settings)
+    library.index(settings)
+    retriever = library.open_retriever(settings)
     sets = {"dev set": load_questions(args.questions),
             "links as labels": links_as_labels(retriever.graph, retriever.texts, 500)}
     base, ndocs = baseline_search(work)

@@ -27,9 +27,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from bench.synth import make_vault
-from overlay import app
+from overlay import library
+from overlay.jobs.watch import Watcher
 from overlay.settings import load_settings
-from overlay.watch import Watcher
 
 TARGET_SAVE_S = 2.0
 
@@ -53,7 +53,7 @@ def main() -> None:
     make_vault(root, args.notes)
     settings = load_settings(root)
     t0 = time.perf_counter()
-    app.index(settings)
+    library.index(settings)
     print(f"initial index of {args.notes} notes: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     watcher = Watcher(settings)
     thread = threading.Thread(target=watcher.run, daemon=True)
@@ -67,7 +67,7 @@ def main() -> None:
         path.parent.mkdir(exist_ok=True)
         path.write_text(f"# Сохранение {i}\nЗаметка про {word} и ничего больше.\n", encoding="utf-8")
         latencies.append(wait_for(lambda w=word: any(
-            r.path.startswith("Bench/") for r in app.search(settings, w, 3, embedder=embedder))))
+            r.path.startswith("Bench/") for r in library.search(settings, w, 3, embedder=embedder))))
         time.sleep(0.5)
     result = {"notes": args.notes, "save_to_searchable_s": {
         "p50": round(statistics.median(latencies), 3), "max": round(max(latencies), 3),

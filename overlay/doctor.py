@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 
 from graph import GraphFileError, LinkGraph
-from overlay.embedding import Embedder
+from overlay.answer.llm import model_file
 from overlay.errors import OverlayError
-from overlay.llm import model_file
+from overlay.index.embedding import Embedder
 from overlay.settings import Settings
 from vault_sync import Manifest
 
@@ -52,8 +52,9 @@ def _python(_: Settings) -> Check:
 
 def _llama(settings: Settings) -> Check:
     if settings.llm_url:
-        base = settings.llm_url.rstrip("/")
-        base = base if base.endswith("/v1") else base + "/v1"
+        from overlay.answer.llm_openai import api_base
+
+        base = api_base(settings.llm_url)
         try:
             response = httpx.get(f"{base}/models", timeout=5.0)
             ids = [m.get("id") for m in response.json().get("data", [])]
@@ -61,7 +62,7 @@ def _llama(settings: Settings) -> Check:
         except (httpx.HTTPError, ValueError) as exc:
             return Check("model server", False, f"{base}: {exc}", "start the server, or unset llm_url")
     try:
-        from overlay.llm_llama import gpu_offload_supported, library_version
+        from overlay.answer.llm_llama import gpu_offload_supported, library_version
     except ImportError as exc:
         return Check("llama-cpp-python", False, f"not importable: {exc}",
                      'pip install "llama-cpp-python==0.3.36" (builds ~5 min), or set llm_url to a server')
@@ -74,7 +75,7 @@ def _model(settings: Settings) -> Check:
     if settings.llm_url:
         return Check("model file", True, f"served by {settings.llm_url} as {settings.llm_model!r}")
     path = model_file(settings)
-    from overlay.llm_llama import read_metadata
+    from overlay.answer.llm_llama import read_metadata
 
     meta = read_metadata(path)
     arch = meta.get("general.architecture", "?")
@@ -88,7 +89,7 @@ def _model(settings: Settings) -> Check:
 
 @cache
 def _embedder(settings: Settings) -> Embedder:
-    from overlay.embedding import make_embedder
+    from overlay.index.embedding import make_embedder
 
     return make_embedder(settings)
 
@@ -109,8 +110,8 @@ def _state_dir(settings: Settings) -> Check:
 def _index(settings: Settings) -> Check:
     if not settings.manifest_path.is_file():
         return Check("index", False, "no index yet", "run `overlay index`")
-    from overlay.chunkstore import ChunkStore
-    from overlay.store import VectorStore
+    from overlay.index.chroma_store import ChromaStore
+    from overlay.index.chunk_store import ChunkStore
 
     manifest = Manifest(settings.manifest_path)
     try:
@@ -123,7 +124,7 @@ def _index(settings: Settings) -> Check:
     finally:
         texts.close()
     embedder = _embedder(settings)
-    vectors = VectorStore(settings, embedder.name, embedder.dim).count()
+    vectors = ChromaStore(settings, embedder.name, embedder.dim).count()
     try:
         graph_notes = LinkGraph.load(settings.graph_path).stats()["notes"]
     except (FileNotFoundError, GraphFileError) as exc:
@@ -136,6 +137,6 @@ def _index(settings: Settings) -> Check:
 
 
 def _answers(settings: Settings) -> Check:
-    from overlay.writeback import answers_dir
+    from overlay.answer.writeback import answers_dir
 
     return Check("answers folder", True, str(answers_dir(settings)))

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from graph import LinkGraph
-from overlay.chunkstore import ChunkStore
-from overlay.indexer import Indexer
-from overlay.retrieval import Retriever
+from overlay.index.bm25 import SparseIndex
+from overlay.index.chunk_store import ChunkStore
+from overlay.index.indexer import Indexer
+from overlay.search.retrieval import Retriever
 from overlay.settings import Settings, load_settings
-from overlay.sparse import SparseIndex
 from tests.fakes import HashEmbedder, MemoryStore
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from overlay.store import Hit, StoredChunk
+from overlay.index.vectors import Hit, StoredChunk
 
 
 class HashEmbedder:
@@ -93,7 +93,7 @@ class FakeLLM:
     name = "fake-llm"
 
     def __init__(self, *replies: str, n_ctx: int = 4096) -> None:
-        from overlay.llm import Usage
+        from overlay.answer.llm import Usage
 
         self.n_ctx = n_ctx
         self.usage = Usage()
@@ -109,7 +109,7 @@ class FakeLLM:
         return len(text.split())
 
     def stream(self, messages, *, max_tokens: int, temperature: float):
-        from overlay.llm import Usage
+        from overlay.answer.llm import Usage
 
         self.calls.append([dict(m) for m in messages])
         if not self.replies and self.default is None:

@@ -6,10 +6,10 @@ and ftfy only repairs the Windows/Latin-1 family by default. The rules here are 
 
 from __future__ import annotations
 
-import re
 from typing import NamedTuple
 
-_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+from vault_sync.script import has_cyrillic
+
 # UTF-8 text that was decoded with one of these and saved again as UTF-8 round-trips exactly back.
 _MOJIBAKE_CODECS = ("mac_roman", "cp1252")
 _CONTROL_BYTES = bytes([*range(0, 9), *range(14, 32)])
@@ -69,7 +69,7 @@ def repair_mojibake(text: str) -> tuple[str, str | None]:
     bytes are valid UTF-8 that differs from the input. Real text in any language almost never survives both
     (Cyrillic cannot be encoded by either codec; Western accents re-encode to invalid UTF-8), so this is safe.
     Returns (text, codec or None)."""
-    if text.isascii() or _CYRILLIC.search(text):
+    if text.isascii() or has_cyrillic(text):
         return text, None
     for codec in _MOJIBAKE_CODECS:
         try:

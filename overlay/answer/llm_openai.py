@@ -12,16 +12,20 @@ from typing import Any
 
 import httpx
 
+from overlay.answer.llm import Message, Usage
 from overlay.errors import LLMError
-from overlay.llm import Message, Usage
 from overlay.settings import Settings
+
+
+def api_base(url: str) -> str:
+    """`http://host:8080`, `…/`, `…/v1` → `http://host:8080/v1`: servers are given with or without the API root."""
+    base = url.rstrip("/")
+    return base if base.endswith("/v1") else base + "/v1"
 
 
 class OpenAICompatibleLLM:
     def __init__(self, settings: Settings, *, timeout: float = 600.0) -> None:
-        self.base = (settings.llm_url or "").rstrip("/")
-        if not self.base.endswith("/v1"):
-            self.base += "/v1"
+        self.base = api_base(settings.llm_url or "")
         self.model = settings.llm_model
         self.name = f"{settings.llm_model}@{self.base}"
         self.n_ctx = settings.n_ctx

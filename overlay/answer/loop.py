@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import prompts
-from overlay import sources as source_list
-from overlay.citations import Verdict, normalise_citations, strip_failures, verify
+from overlay.answer import sources as source_list
+from overlay.answer.checks import Verdict, normalise_citations, strip_failures, verify
+from overlay.answer.llm import LLM, Message, ThinkingStream, configured_model, question_language, split_thinking
+from overlay.answer.sources import Source
 from overlay.errors import LLMError
-from overlay.llm import LLM, Message, ThinkingStream, configured_model, question_language, split_thinking
-from overlay.retrieval import Retriever
+from overlay.search.retrieval import Retriever
 from overlay.settings import Settings
-from overlay.sources import Source
 
 Event = Callable[[str, str], None]  # ("section" | "text" | "thinking" | "revise" | "sources", payload)
 PROMPT_MARGIN = 64  # tokens of chat-template wrapping around our messages

@@ -12,13 +12,13 @@ import frontmatter
 
 import prompts
 from graph import LinkResolver
-from overlay.answer import Draft
-from overlay.citations import WIKILINK, cited_sources, link_target, renumber, strip_failures, verify
-from overlay.retrieval import snippet
-from overlay.sources import Source
+from overlay.answer.checks import cited_sources, link_target, renumber, strip_failures, verify
+from overlay.answer.loop import Draft
+from overlay.answer.sources import Source
+from overlay.search.retrieval import snippet
+from vault_sync.markdown import LINK_UNSAFE, WIKILINK
 
 RELATED_FALLBACK = 3  # a section that cites nothing lists the best sources, so the reader can still follow up
-_LINK_UNSAFE = re.compile(r"[#|^\[\]]")  # characters that end or split a wiki-link target
 _HEADING_UNSAFE = re.compile(r"[#|^\[\]:%\\]")  # Obsidian rewrites these in heading links: link the note instead
 
 
@@ -30,7 +30,7 @@ class Links:
 
     def to(self, path: str, heading: str = "") -> str:
         target = self.resolver.link_text(path)
-        if _LINK_UNSAFE.search(target):
+        if LINK_UNSAFE.search(target):
             return f"[{target}](<{path}>)"  # a name Obsidian cannot link to: a markdown link by path instead
         if heading and not _HEADING_UNSAFE.search(heading):
             target += f"#{heading}"

@@ -7,8 +7,8 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 
-from overlay.retrieval import Retriever, SearchResult
-from overlay.tokens import stem
+from overlay.index.stems import stem
+from overlay.search.retrieval import Retriever, SearchResult
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 

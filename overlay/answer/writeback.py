@@ -14,9 +14,10 @@ from typing import Any
 from overlay.errors import WriteRefused
 from overlay.settings import Settings
 from vault_sync import FileExistsRefused, write_atomic
+from vault_sync.markdown import LINK_UNSAFE
 
 # Windows forbids <>:"/\|?* and controls; Obsidian cannot link to names with #^[]|; a leading dot hides the file.
-_UNSAFE = re.compile(r'[<>:"/\\|?*#^\[\]\x00-\x1f\x7f]')
+_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]|' + LINK_UNSAFE.pattern)
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 TITLE_CHARS = 80
 MAX_TRIES = 1000

@@ -1,4 +1,4 @@
-"""`overlay` command line: parse flags, call overlay.app, render. Nothing here computes."""
+"""`overlay` command line: parse flags, call overlay.library, render. Nothing here computes."""
 
 from __future__ import annotations
 

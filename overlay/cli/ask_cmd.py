@@ -7,7 +7,7 @@ from rich.live import Live
 from rich.markdown import Markdown
 from rich.table import Table
 
-from overlay.ask import AskResult, ask
+from overlay.answer.ask import AskResult, ask
 from overlay.cli import emit_json, err, main, out, vault_options
 from overlay.settings import Settings
 

@@ -8,10 +8,10 @@ from typing import Any
 import click
 from rich.table import Table
 
-from overlay import app
+from overlay import library
 from overlay.cli import emit_json, main, out, vault_options
-from overlay.evaluate import Question, evaluate, links_as_labels, load_questions
-from overlay.retrieval import MODES
+from overlay.search.evaluation import Question, evaluate, links_as_labels, load_questions
+from overlay.search.retrieval import MODES
 from overlay.settings import Settings
 
 
@@ -21,7 +21,7 @@ def eval_group() -> None:
 
 
 def _run(settings: Settings, questions: list[Question], k: int, mode: str) -> dict[str, Any]:
-    retriever = app.open_retriever(settings)
+    retriever = library.open_retriever(settings)
     try:
         return evaluate(questions, lambda q, depth: [r.path for r in retriever.search(
             q.question, depth, mode=mode, exclude=q.exclude)], k)
@@ -61,7 +61,7 @@ def retrieval_command(settings: Settings, as_json: bool, file: Path, k: int, mod
 @vault_options
 def links_command(settings: Settings, as_json: bool, k: int, mode: str, limit: int) -> None:
     """Score retrieval on your own vault: each note's text (link names removed) should find the notes it links to."""
-    retriever = app.open_retriever(settings)
+    retriever = library.open_retriever(settings)
     try:
         if retriever.graph is None:
             raise click.ClickException("no link graph; run `overlay index` first")

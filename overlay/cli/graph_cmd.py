@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from graph import FORMATS, export_graph
-from overlay import app
+from overlay import library
 from overlay.cli import emit_json, err, main, vault_options
 from overlay.settings import Settings
 from vault_sync import write_atomic
@@ -25,7 +25,7 @@ def graph_group() -> None:
 @vault_options
 def export_command(settings: Settings, as_json: bool, fmt: str, output: Path | None) -> None:
     """Export the graph: json (networkx node-link data), graphml or gexf. Node ids are vault paths."""
-    text = export_graph(app.load_graph(settings), fmt)
+    text = export_graph(library.load_graph(settings), fmt)
     if output is None:
         click.echo(text)
         return

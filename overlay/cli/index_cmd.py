@@ -9,7 +9,7 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from overlay import app
+from overlay import library
 from overlay.cli import emit_json, err, main, out, vault_options
 from overlay.settings import Settings
 
@@ -19,7 +19,7 @@ from overlay.settings import Settings
 def index_command(settings: Settings, as_json: bool) -> None:
     """Bring the index in step with the vault (only what changed is re-embedded)."""
     with progress_bar(as_json) as update:
-        report = app.index(settings, update)
+        report = library.index(settings, update)
     data = report.as_dict()
     if as_json:
         emit_json(data)
@@ -57,7 +57,7 @@ def problems(title: str, rows: list[dict[str, Any]]) -> None:
 @vault_options
 def status_command(settings: Settings, as_json: bool) -> None:
     """What is indexed, what was skipped and why, and when the last index ran."""
-    data = app.status(settings)
+    data = library.status(settings)
     if as_json:
         emit_json(data)
         return

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from overlay import schedule
 from overlay.cli import emit_json, main, out, vault_options
 from overlay.cli.index_cmd import progress_bar
-from overlay.reindex import reindex
+from overlay.jobs import schedule
+from overlay.jobs.reindex import reindex
 from overlay.settings import Settings
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from overlay import app
+from overlay import library
 from overlay.cli import emit_json, main, out, vault_options
-from overlay.retrieval import MODES
+from overlay.search.retrieval import MODES
 from overlay.settings import Settings
 
 
@@ -20,7 +20,7 @@ from overlay.settings import Settings
 @vault_options
 def search_command(settings: Settings, as_json: bool, query: str, k: int, mode: str, include_answers: bool) -> None:
     """Find the note sections that answer QUERY (Russian or English)."""
-    results = [r.as_dict() for r in app.search(settings, query, k, mode=mode, include_answers=include_answers)]
+    results = [r.as_dict() for r in library.search(settings, query, k, mode=mode, include_answers=include_answers)]
     if as_json:
         emit_json(results)
         return
@@ -40,7 +40,7 @@ def search_command(settings: Settings, as_json: bool, query: str, k: int, mode: 
 @vault_options
 def related_command(settings: Settings, as_json: bool, note: str, k: int) -> None:
     """Notes most related to NOTE (a vault path like "Folder/Note.md"), marking those not linked yet."""
-    results = [r.as_dict() for r in app.related(settings, note, k)]
+    results = [r.as_dict() for r in library.related(settings, note, k)]
     if as_json:
         emit_json(results)
         return

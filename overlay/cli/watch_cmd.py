@@ -7,8 +7,8 @@ import signal
 import click
 
 from overlay.cli import emit_json, err, main, vault_options
+from overlay.jobs.watch import Watcher
 from overlay.settings import Settings
-from overlay.watch import Watcher
 
 
 @main.command("watch")

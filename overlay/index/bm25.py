@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from overlay.chunkstore import ChunkStore
-from overlay.tokens import tokenize
+from overlay.index.chunk_store import ChunkStore
+from overlay.index.stems import tokenize
 
 META = "overlay.json"
 

@@ -8,30 +8,16 @@ import hashlib
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
 
 from overlay.errors import StoreError
+from overlay.index.vectors import Hit, StoredChunk
 from overlay.settings import Settings
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-
-
-@dataclass(frozen=True, slots=True)
-class StoredChunk:
-    id: str
-    path: str
-    text_hash: str
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    id: str
-    score: float  # cosine similarity
-    metadata: dict[str, Any]
 
 
 def collection_name(model: str) -> str:
@@ -39,7 +25,9 @@ def collection_name(model: str) -> str:
     return f"chunks-{slug}-{hashlib.sha1(model.encode()).hexdigest()[:8]}"
 
 
-class VectorStore:
+class ChromaStore:
+    """The `VectorStore` on Chroma."""
+
     def __init__(self, settings: Settings, model: str, dim: int) -> None:
         import chromadb
         from chromadb.config import Settings as ChromaSettings

@@ -13,8 +13,8 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from overlay.chunking import Chunk
-from overlay.tokens import tokenize
+from overlay.index.chunking import Chunk
+from overlay.index.stems import tokenize
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks (

@@ -10,12 +10,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from vault_sync import Note
-from vault_sync.markdown import WIKILINK, mask_code
+from vault_sync.markdown import BLOCK_ID, CALLOUT, HEADING, WIKILINK, mask_code
 
-_CALLOUT_HEAD = re.compile(r"^(?:>[ \t]*)+\[![^\]\s]+\][+-]?[ \t]*(.*)$")
 _QUOTE = re.compile(r"^(?:>[ \t]?)+", re.MULTILINE)
-_BLOCK_ID = re.compile(r"[ \t]+\^[A-Za-z0-9-]+[ \t]*$|^\^[A-Za-z0-9-]+[ \t]*$", re.MULTILINE)
-_HEADING_LINE = re.compile(r"^(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
 _BLANKS = re.compile(r"\n{3,}")
 _ATTACHMENT = re.compile(r"\.(png|jpe?g|gif|svg|webp|bmp|pdf|mp3|mp4|webm|wav|ogg|m4a|mov|excalidraw)$", re.I)
 CHARS_PER_TOKEN = 2.5  # cheap pre-check; the splitter counts real tokens
@@ -39,11 +36,11 @@ def clean_for_index(text: str) -> str:
     dropped, embeds of notes kept as their name (embedded content is linked, not copied)."""
     lines = []
     for line in text.split("\n"):
-        head = _CALLOUT_HEAD.match(line)
-        lines.extend(["", head.group(1)] if head else [line])
+        head = CALLOUT.match(line)
+        lines.extend(["", head.group(4)] if head else [line])
     text = _QUOTE.sub("", "\n".join(lines))
     text = WIKILINK.sub(_link_label, text)
-    text = _BLOCK_ID.sub("", text)
+    text = BLOCK_ID.sub("", text)
     return _BLANKS.sub("\n\n", text).strip()
 
 
@@ -66,7 +63,7 @@ def sections(note: Note) -> list[tuple[tuple[str, ...], int, str]]:
     stack: list[tuple[int, str]] = []
     start, current = 0, []
     for i, (raw, masked) in enumerate(zip(raw_lines, masked_lines, strict=True)):
-        m = _HEADING_LINE.match(masked)
+        m = HEADING.match(masked)
         if m:
             out.append((tuple(t for _, t in stack), note.body_line + start, "\n".join(current)))
             level = len(m.group(1))

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from overlay.embedding import normalise
 from overlay.errors import EmbeddingError
+from overlay.index.embedding import normalise
 
 
 class SentenceTransformerEmbedder:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from overlay.embedding import normalise
+from overlay.index.embedding import normalise
 from overlay.settings import DEFAULT_EMBEDDING
 
 

@@ -45,11 +45,11 @@ def embedder_name(settings: Settings) -> str:
 def make_embedder(settings: Settings) -> Embedder:
     model = settings.embedding_model.strip()
     if model.lower() in USE_NAMES:
-        from overlay.embed_use import UseEmbedder
+        from overlay.index.embed_use import UseEmbedder
 
         return UseEmbedder(batch_size=settings.embedding_batch)
     source = _minilm_path() if model.lower() in MINILM_NAMES else model
-    from overlay.embed_st import SentenceTransformerEmbedder
+    from overlay.index.embed_st import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(source, name=embedder_name(settings), batch_size=settings.embedding_batch,
                                        device=settings.embedding_device)

@@ -16,14 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from graph import GraphFileError, LinkGraph
-from overlay import chunksync
-from overlay.chunking import Chunk, chunk_note
-from overlay.chunkstore import ChunkStore
-from overlay.embedding import Embedder, embedder_name, make_embedder
+from overlay.index import store_sync
+from overlay.index.bm25 import SparseIndex
+from overlay.index.chroma_store import ChromaStore
+from overlay.index.chunk_store import ChunkStore
+from overlay.index.chunking import Chunk, chunk_note
+from overlay.index.embedding import Embedder, embedder_name, make_embedder
+from overlay.index.vectors import VectorStore
 from overlay.lock import writer_lock
 from overlay.settings import Settings
-from overlay.sparse import SparseIndex
-from overlay.store import VectorStore
 from vault_sync import (
     PARSER_VERSION,
     ChangeSet,
@@ -69,12 +70,13 @@ class Indexer:
     graph stays in memory between runs of one Indexer (the watcher's case) while graph.json is unchanged."""
 
     def __init__(self, settings: Settings, *, embedder: Embedder | None = None,
-                 store_factory: Callable[[Settings, str, int], Any] = VectorStore, lock_held: bool = False) -> None:
+                 store_factory: Callable[[Settings, str, int], VectorStore] = ChromaStore,
+                 lock_held: bool = False) -> None:
         self.settings = settings
         self.lock_held = lock_held  # the caller (the watcher) holds the writer lock for its whole life
         self._embedder = embedder
         self._store_factory = store_factory
-        self._store: Any = None
+        self._store: VectorStore | None = None
         self.graph: LinkGraph | None = None
         self.graph_stamp: tuple[int, int] | None = None
 
@@ -88,7 +90,7 @@ class Indexer:
         return self._embedder.name if self._embedder is not None else embedder_name(self.settings)
 
     @property
-    def store(self) -> Any:
+    def store(self) -> VectorStore:
         if self._store is None:
             self._store = self._store_factory(self.settings, self.embedder.name, self.embedder.dim)
         return self._store
@@ -172,7 +174,7 @@ class _Run:
         last_checkpoint = time.perf_counter()
         for start in range(0, len(todo), BATCH_NOTES):
             batch = self._read_batch(todo[start:start + BATCH_NOTES], moved_from)
-            self._commit(chunksync.plan(batch, self.ix.store))
+            self._commit(store_sync.plan(batch, self.ix.store))
             self.progress("index", min(start + BATCH_NOTES, len(todo)), len(todo))
             if time.perf_counter() - last_checkpoint > CHECKPOINT_S:
                 self._checkpoint()
@@ -180,9 +182,9 @@ class _Run:
         for path, reason in cs.unreadable.items():
             self.report.skipped.append({"path": path, "reason": reason})
 
-    def _read_batch(self, paths: list[str], moved_from: dict[str, str]) -> chunksync.Batch:
+    def _read_batch(self, paths: list[str], moved_from: dict[str, str]) -> store_sync.Batch:
         old_paths = [moved_from[p] for p in paths if p in moved_from]
-        batch = chunksync.Batch(paths=[*paths, *old_paths], old_paths=old_paths)
+        batch = store_sync.Batch(paths=[*paths, *old_paths], old_paths=old_paths)
         for path in paths:
             stat = _file_stat(self.s.vault / path)
             if stat is None:  # vanished between scan and read
@@ -210,8 +212,8 @@ class _Run:
         except Exception as exc:  # as in read_note: one odd note must not stop the run
             raise SkipFile(f"could not chunk ({exc.__class__.__name__}: {exc}); please report") from None
 
-    def _commit(self, batch: chunksync.Batch) -> None:
-        chunksync.commit(batch, self.ix.store, self.texts, self.ix.embedder)
+    def _commit(self, batch: store_sync.Batch) -> None:
+        store_sync.commit(batch, self.ix.store, self.texts, self.ix.embedder)
         self.pending += batch.entries
         self.pending_deletes += batch.old_paths  # the manifest rows of moved-from paths go with the batch
         self.graph_upserts += batch.graph_notes
@@ -240,7 +242,7 @@ class _Run:
         self.pending, self.pending_deletes = [], []
 
     def _build_sparse(self, changed_notes: int) -> None:
-        """A bulk run builds BM25 now; after a small one the first search rebuilds it (see overlay.sparse)."""
+        """A bulk run builds BM25 now; after a small one the first search rebuilds it (see overlay.index.bm25)."""
         if changed_notes >= BM25_EAGER_NOTES or not self.s.bm25_path.exists():
             SparseIndex.build(self.texts, self.s.bm25_path)
 

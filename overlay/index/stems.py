@@ -10,8 +10,9 @@ from functools import lru_cache
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_RUSSIAN
 
+from vault_sync.script import has_cyrillic
+
 _WORD = re.compile(r"\w+", re.UNICODE)
-_CYRILLIC = re.compile(r"[а-я]")
 _STOP = frozenset(w.replace("ё", "е") for w in (*STOPWORDS_EN, *STOPWORDS_RUSSIAN))
 _RU = Stemmer.Stemmer("russian")
 _EN = Stemmer.Stemmer("english")
@@ -19,7 +20,7 @@ _EN = Stemmer.Stemmer("english")
 
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    return _RU.stemWord(word) if _CYRILLIC.search(word) else _EN.stemWord(word)
+    return _RU.stemWord(word) if has_cyrillic(word) else _EN.stemWord(word)
 
 
 def tokenize(text: str) -> list[str]:

@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from overlay.chunking import Chunk
-from overlay.chunkstore import ChunkStore
-from overlay.embedding import Embedder
+from overlay.index.chunk_store import ChunkStore
+from overlay.index.chunking import Chunk
+from overlay.index.embedding import Embedder
+from overlay.index.vectors import VectorStore
 from vault_sync import Entry, Note
 
 
@@ -35,7 +36,7 @@ class Batch:
     fresh: list[Chunk] = field(default_factory=list)
 
 
-def plan(batch: Batch, store: Any) -> Batch:
+def plan(batch: Batch, store: VectorStore) -> Batch:
     """Decide per chunk: keep (same id stored: nothing to do), reuse (same text stored under another id), embed."""
     wanted = {c.id: c for cs in batch.chunks.values() for c in cs}
     stored = store.chunks_for_paths(batch.paths) if batch.paths else []
@@ -49,7 +50,7 @@ def plan(batch: Batch, store: Any) -> Batch:
     return batch
 
 
-def commit(batch: Batch, store: Any, texts: ChunkStore, embedder: Embedder) -> None:
+def commit(batch: Batch, store: VectorStore, texts: ChunkStore, embedder: Embedder) -> None:
     """Write the plan: stale vectors out, reused and fresh vectors in, then the texts of every chunk of the batch."""
     reused = store.embeddings([batch.reuse_from[c.text_hash] for c in batch.reusable]) if batch.reusable else {}
     fresh = embedder.embed_documents([c.text for c in batch.fresh]) if batch.fresh else None

@@ -4,7 +4,6 @@ resolves (a target that does not exist is shown as code, not as a link)."""
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
@@ -13,14 +12,15 @@ import frontmatter
 
 import prompts
 from graph import LinkGraph
-from overlay.indexer import IndexReport
+from overlay.answer.writeback import answers_dir, vault_relative
+from overlay.index.indexer import IndexReport
 from overlay.settings import Settings
-from overlay.writeback import answers_dir, vault_relative
 from vault_sync import Manifest, write_atomic
+from vault_sync.markdown import LINK_UNSAFE
+from vault_sync.script import has_cyrillic
 
 AUDIT_TYPE = "overlay-audit"
 LIST_LIMIT = 200  # per section: a 100k-note vault must still get a readable note
-_CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 
 
 def write_audit_note(settings: Settings, graph: LinkGraph, index: IndexReport, reindex: dict[str, Any]) -> str | None:
@@ -47,7 +47,7 @@ def _language(settings: Settings, graph: LinkGraph) -> str:
     if settings.answer_language in ("ru", "en"):
         return settings.answer_language
     titles = [a.get("title", "") for _, a in graph.g.nodes(data=True) if a.get("kind") == "note"]
-    return "ru" if sum(bool(_CYRILLIC.search(t)) for t in titles) * 2 >= len(titles) > 0 else "en"
+    return "ru" if sum(has_cyrillic(t) for t in titles) * 2 >= len(titles) > 0 else "en"
 
 
 class _Render:
@@ -72,7 +72,7 @@ class _Render:
     def link(self, path: str) -> str:
         """A [[link]] when it resolves, else the path as code."""
         text = self.graph.resolver.link_text(path)
-        if re.search(r"[#|^\[\]]", text) or self.graph.resolver.resolve(text, "").path != path:
+        if LINK_UNSAFE.search(text) or self.graph.resolver.resolve(text, "").path != path:
             return f"`{path}`"
         return f"[[{text}]]"
 

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graph import GraphFileError, LinkGraph
-from overlay.audit_note import write_audit_note
-from overlay.chunkstore import ChunkStore
-from overlay.indexer import Indexer, Progress, graph_stamp
+from overlay.index.bm25 import SparseIndex
+from overlay.index.chunk_store import ChunkStore
+from overlay.index.indexer import Indexer, Progress, graph_stamp
+from overlay.jobs.audit_note import write_audit_note
 from overlay.lock import writer_lock
 from overlay.settings import Settings
-from overlay.sparse import SparseIndex
 from vault_sync import Manifest, SkipFile, read_note
 
 

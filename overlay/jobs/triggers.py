@@ -13,6 +13,7 @@ import yaml
 from overlay.settings import Settings
 from vault_sync import Note, write_atomic
 from vault_sync.changes import file_checksum
+from vault_sync.markdown import CALLOUT
 
 ANSWERED = "answered"
 _FRONTMATTER = re.compile(r"\A(\ufeff?)---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(\r?\n|\Z)", re.DOTALL)
@@ -51,12 +52,11 @@ def _in_answers(path: str, settings: Settings) -> bool:
 def _callout_text(body: str, kind: str) -> str | None:
     """Title and body lines of the first `> [!kind]` callout."""
     lines = body.splitlines()
-    head = re.compile(rf"^\s*>\s*\[!{re.escape(kind)}\][-+]?\s*(.*)$", re.IGNORECASE)
     for i, line in enumerate(lines):
-        match = head.match(line)
-        if not match:
+        match = CALLOUT.match(line.lstrip())
+        if not match or match.group(2).lower() != kind.lower():
             continue
-        parts = [match.group(1).strip()]
+        parts = [match.group(4).strip()]
         for more in lines[i + 1:]:
             if not more.lstrip().startswith(">"):
                 break

@@ -2,7 +2,7 @@
 
 One loop, one thread of work: debounced file events → the same incremental `Indexer.run` as `overlay index` (a scan
 diff, so a missed event costs latency, never correctness) → asking notes among what changed wait until they have
-been still for `ask_settle_s` → answered through `overlay.ask` → marked answered only if unchanged meanwhile. The
+been still for `ask_settle_s` → answered through `overlay.answer.ask` → marked answered only if unchanged meanwhile. The
 writer lock is held for the watcher's whole life; health goes to `<state>/status.json` for `overlay status`.
 """
 
@@ -15,18 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from overlay import asking
-from overlay.ask import ask
+from overlay.answer.ask import ask
+from overlay.answer.llm import LLM, make_llm
 from overlay.errors import OverlayError
-from overlay.health import Health
-from overlay.indexer import Indexer, IndexReport
-from overlay.llm import LLM, make_llm
+from overlay.index.chroma_store import ChromaStore
+from overlay.index.indexer import Indexer, IndexReport
+from overlay.jobs import triggers
+from overlay.jobs.reindex import reindex
+from overlay.jobs.schedule import hour_minute
+from overlay.jobs.watch_health import Health
 from overlay.lock import writer_lock
-from overlay.reindex import reindex
-from overlay.retrieval import Retriever
-from overlay.schedule import hour_minute
+from overlay.search.retrieval import Retriever
 from overlay.settings import Settings
-from overlay.store import VectorStore
 from vault_sync import SkipFile, read_note, write_atomic
 from vault_sync.watcher import DebouncedWatcher
 
@@ -38,7 +38,7 @@ Log = Callable[[str], None]
 
 @dataclass
 class _Pending:
-    question: asking.Question
+    question: triggers.Question
     tries: int = 0
     not_before: float = 0.0  # after a failure: back off, 30 s, 60 s, ...
 
@@ -48,7 +48,7 @@ class Watcher:
                  retriever_factory: Callable[[], Retriever] | None = None, log: Log | None = None,
                  nightly: str | None = None) -> None:
         self.settings = settings
-        self.indexer = indexer or Indexer(settings, store_factory=VectorStore)
+        self.indexer = indexer or Indexer(settings, store_factory=ChromaStore)
         self.indexer.lock_held = True
         self._llm = llm
         self._retriever_factory = retriever_factory
@@ -134,7 +134,7 @@ class Watcher:
         except (SkipFile, FileNotFoundError, OSError):
             self.pending.pop(path, None)
             return
-        question = asking.question_of(note, self.settings)
+        question = triggers.question_of(note, self.settings)
         if question is None:
             self.pending.pop(path, None)
         else:
@@ -158,9 +158,9 @@ class Watcher:
         try:
             result = ask(self.settings, item.question.text, asked_from=path, llm=self._model(),
                          embedder=self.indexer.embedder, retriever=self._retriever(),
-                         before_write=lambda: asking.ensure_unchanged(self.settings, item.question),
+                         before_write=lambda: triggers.ensure_unchanged(self.settings, item.question),
                          title=item.question.title or None)
-        except asking.NoteChanged:
+        except triggers.NoteChanged:
             del self.pending[path]  # its new text comes back with the next batch and is looked at afresh
             self.log(f"{path} changed while it was answered; looking again")
             return
@@ -178,8 +178,8 @@ class Watcher:
 
     def _mark(self, path: str, item: _Pending, note_path: str) -> None:
         try:
-            asking.mark_answered(self.settings, item.question, f"[[{note_path.removesuffix('.md')}]]")
-        except asking.NoteChanged:
+            triggers.mark_answered(self.settings, item.question, f"[[{note_path.removesuffix('.md')}]]")
+        except triggers.NoteChanged:
             self.log(f"{path} changed after its answer was written; not marked, its new text is looked at again")
         except (ValueError, OSError) as exc:  # broken YAML, not UTF-8: the answer stands, the note says why not
             self.health.error(path, f"answered in {note_path}, but not marked answered: {exc}")

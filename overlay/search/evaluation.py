@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from graph import LinkGraph
-from overlay.chunkstore import ChunkStore
 from overlay.errors import OverlayError
+from overlay.index.chunk_store import ChunkStore
+from vault_sync.script import cyrillic_letters
 
 KINDS = ("lookup", "multi-hop", "link")
 CUTOFFS = (1, 5, 10)
-_CYRILLIC = re.compile(r"[а-яё]", re.I)
 
 
 class EvalFileError(OverlayError):
@@ -124,6 +124,6 @@ def links_as_labels(graph: LinkGraph, texts: ChunkStore, limit: int = 200, seed:
         text = " ".join(text.split())[:600]
         if len(text) < min_chars:
             continue
-        lang = "ru" if len(_CYRILLIC.findall(text)) > len(text) / 10 else "en"
+        lang = "ru" if cyrillic_letters(text) > len(text) / 10 else "en"
         questions.append(Question(f"link:{path}", lang, text, tuple(graph.outlinks(path)), "link", (), (path,)))
     return questions

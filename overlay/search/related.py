@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from overlay.retrieval import RRF_K, Retriever
+from overlay.search.retrieval import RRF_K, Retriever
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 
 from graph import LinkGraph
-from overlay.chunkstore import ChunkRow, ChunkStore
-from overlay.embedding import Embedder
-from overlay.sparse import SparseIndex
+from overlay.index.bm25 import SparseIndex
+from overlay.index.chunk_store import ChunkRow, ChunkStore
+from overlay.index.embedding import Embedder
+from overlay.index.vectors import VectorStore
 
 MODES = ("hybrid", "dense", "sparse", "graph")
 RRF_K = 60
@@ -75,7 +76,7 @@ class _Ranked:
 
 
 class Retriever:
-    def __init__(self, *, embedder: Embedder, store: Any, texts: ChunkStore, sparse: SparseIndex | None,
+    def __init__(self, *, embedder: Embedder, store: VectorStore, texts: ChunkStore, sparse: SparseIndex | None,
                  graph: LinkGraph | None, graph_weight: float = 0.0, fusion: str = "relative",
                  note_evidence: float = 0.6) -> None:
         self.embedder, self.store, self.texts, self.sparse, self.graph = embedder, store, texts, sparse, graph

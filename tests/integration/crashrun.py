@@ -36,9 +36,9 @@ def install(point: str, nth: int) -> None:
         real = HashEmbedder.embed_documents
         HashEmbedder.embed_documents = lambda self, texts: die() if due() else real(self, texts)
     elif point == "upsert":
-        from overlay.store import VectorStore
+        from overlay.index.chroma_store import ChromaStore
 
-        real_add = VectorStore.add
+        real_add = ChromaStore.add
 
         def add(self, ids, vectors, metadatas):
             if due():
@@ -47,11 +47,11 @@ def install(point: str, nth: int) -> None:
                 die()
             real_add(self, ids, vectors, metadatas)
 
-        VectorStore.add = add
+        ChromaStore.add = add
     elif point == "delete":
-        from overlay.store import VectorStore
+        from overlay.index.chroma_store import ChromaStore
 
-        real_delete = VectorStore.delete
+        real_delete = ChromaStore.delete
 
         def delete(self, ids):
             if due() and ids:
@@ -59,9 +59,9 @@ def install(point: str, nth: int) -> None:
                 die()
             real_delete(self, ids)
 
-        VectorStore.delete = delete
+        ChromaStore.delete = delete
     elif point == "texts":
-        from overlay.chunkstore import ChunkStore
+        from overlay.index.chunk_store import ChunkStore
 
         real_replace = ChunkStore.replace_paths
 
@@ -112,16 +112,16 @@ def main() -> None:
         point, nth = args[1].split(":")
         install(point, int(nth))
         args = args[2:]
-    import overlay.embedding
+    import overlay.index.embedding
     from tests.fakes import HashEmbedder
 
     embedder = HashEmbedder()
     embedder.name = "st:fake-hash"  # what embedder_name() says for OVERLAY_EMBEDDING_MODEL=fake-hash
     os.environ["OVERLAY_EMBEDDING_MODEL"] = "fake-hash"
-    overlay.embedding.make_embedder = lambda _settings: embedder
-    import overlay.indexer
+    overlay.index.embedding.make_embedder = lambda _settings: embedder
+    import overlay.index.indexer
 
-    overlay.indexer.make_embedder = overlay.embedding.make_embedder
+    overlay.index.indexer.make_embedder = overlay.index.embedding.make_embedder
     from overlay.cli import main as cli
 
     sys.argv = ["overlay", *args]

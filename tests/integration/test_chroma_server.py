@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from overlay import app
+from overlay import library
 from overlay.settings import load_settings
 from tests.conftest import write
 
@@ -54,23 +54,23 @@ def test_index_and_search_through_a_chroma_server(vault: Path, chroma_server: st
     write(vault, "Сон.md", "# Сон\nВзрослому спортсмену нужно 8–9 часов сна.")
     write(vault, "GPU.md", "# Memory\nThe card has 96 GB of video memory.")
     settings = load_settings(vault, chroma_url=chroma_server)
-    report = app.index(settings)
+    report = library.index(settings)
     assert report.notes == 2 and report.chunks == 2
     assert not (settings.state_dir / "chroma").exists()  # vectors live on the server
-    hits = app.search(settings, "сколько нужно спать", k=1)
+    hits = library.search(settings, "сколько нужно спать", k=1)
     assert hits[0].path == "Сон.md"
     write(vault, "GPU.md", "# Memory\nThe card has 48 GB of video memory.")
-    assert app.index(settings).embedded == 1
-    assert app.search(settings, "video memory size", k=1)[0].path == "GPU.md"
+    assert library.index(settings).embedded == 1
+    assert library.search(settings, "video memory size", k=1)[0].path == "GPU.md"
 
 
 def test_a_model_change_migrates_and_drops_the_old_collection_only_when_done(tmp_path: Path) -> None:
     """Real embedded Chroma, two stand-in models: the old collection survives until the new one is complete."""
     import chromadb
 
-    from overlay.indexer import Indexer
-    from overlay.reindex import reindex
-    from overlay.store import VectorStore
+    from overlay.index.chroma_store import ChromaStore
+    from overlay.index.indexer import Indexer
+    from overlay.jobs.reindex import reindex
     from tests.fakes import HashEmbedder
 
     class Old(HashEmbedder):
@@ -83,7 +83,7 @@ def test_a_model_change_migrates_and_drops_the_old_collection_only_when_done(tmp
     for i in range(5):
         write(vault, f"Заметка {i}.md", f"# Заметка {i}\nтекст про сон и тренировки {i}\n")
     settings = load_settings(vault, embedding_model="old-model")
-    Indexer(settings, embedder=Old(), store_factory=VectorStore).run()
+    Indexer(settings, embedder=Old(), store_factory=ChromaStore).run()
 
     def collections() -> list[str]:
         client = chromadb.PersistentClient(path=str(settings.chroma_path))
@@ -91,7 +91,7 @@ def test_a_model_change_migrates_and_drops_the_old_collection_only_when_done(tmp
 
     assert len(collections()) == 1
     new_settings = load_settings(vault, embedding_model="new-model")
-    report = reindex(new_settings, indexer=Indexer(new_settings, embedder=New(), store_factory=VectorStore))
+    report = reindex(new_settings, indexer=Indexer(new_settings, embedder=New(), store_factory=ChromaStore))
     assert report.reembedded == report.checked["chunks"] > 0
     assert report.repaired["collections_dropped"] == 1
     (name,) = collections()

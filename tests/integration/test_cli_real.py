@@ -120,7 +120,7 @@ def test_eval_on_the_example_dev_set(indexed: Path, mode: str) -> None:
 
 def _links_resolve(root: Path, note_text: str) -> list[str]:
     from graph import LinkGraph
-    from overlay.citations import WIKILINK, link_target
+    from overlay.answer.checks import WIKILINK, link_target
 
     resolver = LinkGraph.load(root / ".overlay" / "graph.json").resolver
     targets = [link_target(m.group(2)).split("#")[0] for m in WIKILINK.finditer(note_text)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from overlay.embedding import make_embedder
+from overlay.index.embedding import make_embedder
 from overlay.settings import load_settings
 
 pytestmark = pytest.mark.integration

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from overlay.ask import ask
-from overlay.llm import bundled_model_path, make_llm
+from overlay.answer.ask import ask
+from overlay.answer.llm import bundled_model_path, make_llm
 from overlay.settings import load_settings
 from tests.conftest import write
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from overlay.indexer import Indexer
+from overlay.index.indexer import Indexer
 from overlay.settings import load_settings
 from tests.conftest import write
 from tests.fakes import HashEmbedder, MemoryStore

@@ -10,8 +10,8 @@ from pathlib import Path
 import frontmatter
 import pytest
 
-from overlay.ask import ask
-from overlay.citations import WIKILINK, link_target
+from overlay.answer.ask import ask
+from overlay.answer.checks import WIKILINK, link_target
 from tests.conftest import write
 from tests.fakes import FakeLLM
 
@@ -189,7 +189,7 @@ def test_a_failed_run_is_logged_too(index) -> None:
 
 
 def test_the_model_is_not_even_loaded_when_nothing_is_relevant(index) -> None:
-    from overlay.answer import Asker
+    from overlay.answer.loop import Asker
 
     def load():
         raise AssertionError("the model was loaded")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from overlay.citations import cited_sources, normalise_citations, renumber, strip_failures, verify
+from overlay.answer.checks import cited_sources, normalise_citations, renumber, strip_failures, verify
 
 
 def test_loose_citation_forms_become_footnotes_but_links_and_definitions_do_not() -> None:

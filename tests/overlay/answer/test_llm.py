@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from overlay.llm import ThinkingStream, question_language, split_thinking
+from overlay.answer.llm import ThinkingStream, question_language, split_thinking
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -52,7 +52,7 @@ def test_language_setting_wins() -> None:
 ])
 def test_gpu_offload_is_automatic_and_overridable(monkeypatch, vault, offload, layers, flash, expect_layers,
                                                   expect_flash) -> None:
-    from overlay import llm_llama
+    from overlay.answer import llm_llama
     from overlay.settings import load_settings
 
     monkeypatch.setattr(llm_llama, "gpu_offload_supported", lambda: offload)
@@ -62,7 +62,7 @@ def test_gpu_offload_is_automatic_and_overridable(monkeypatch, vault, offload, l
 
 
 def test_a_missing_lora_is_a_clear_error(vault) -> None:
-    from overlay import llm_llama
+    from overlay.answer import llm_llama
     from overlay.errors import LLMError
     from overlay.settings import load_settings
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from overlay.answer.writeback import answers_dir, safe_title, write_answer
 from overlay.errors import WriteRefused
 from overlay.settings import load_settings
-from overlay.writeback import answers_dir, safe_title, write_answer
 
 WHEN = datetime(2026, 11, 23, 10, 0)
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from overlay.chunking import chunk_note, clean_for_index
+from overlay.index.chunking import chunk_note, clean_for_index
 from vault_sync import parse_note
 
 

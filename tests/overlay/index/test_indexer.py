@@ -61,7 +61,7 @@ def test_full_index_of_the_example_vault(example_vault: Path, fake_index) -> Non
 
 
 def test_no_change_run_loads_no_engine(example_vault: Path, fake_index) -> None:
-    from overlay.indexer import Indexer
+    from overlay.index.indexer import Indexer
 
     ix = fake_index(example_vault)
     first = ix.run()

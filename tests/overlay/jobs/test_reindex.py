@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from graph import LinkGraph
-from overlay.chunkstore import ChunkStore
-from overlay.indexer import Indexer
-from overlay.reindex import reindex
-from overlay.sparse import SparseIndex
+from overlay.index.bm25 import SparseIndex
+from overlay.index.chunk_store import ChunkStore
+from overlay.index.indexer import Indexer
+from overlay.jobs.reindex import reindex
 from tests.conftest import FakeIndex, write
 from vault_sync import Manifest
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from overlay.cli import main
-from overlay.schedule import ScheduleError, plan
+from overlay.jobs.schedule import ScheduleError, plan
 from overlay.settings import load_settings
 
 FAKE_CRONTAB = """#!/bin/sh

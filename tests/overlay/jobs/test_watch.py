@@ -11,12 +11,12 @@ from pathlib import Path
 import frontmatter
 import pytest
 
-from overlay import asking
 from overlay.errors import IndexLocked
-from overlay.health import read_health
-from overlay.indexer import Indexer
+from overlay.index.indexer import Indexer
+from overlay.jobs import triggers
+from overlay.jobs.watch import Watcher
+from overlay.jobs.watch_health import read_health
 from overlay.settings import load_settings
-from overlay.watch import Watcher
 from tests.conftest import FakeIndex, write
 from tests.fakes import FakeLLM
 from vault_sync import read_note
@@ -129,15 +129,15 @@ def test_asking_again_answers_again_as_a_new_note(vault: Path) -> None:
 
 def test_an_edit_during_the_answer_is_not_clobbered(vault: Path) -> None:
     write(vault, "Сон.md", "# Сон\nВосемь часов сна.\n")
-    question = asking.Question("Q.md", "q", "0" * 64)
+    question = triggers.Question("Q.md", "q", "0" * 64)
     path = write(vault, "Q.md", "---\noverlay: ask\n---\nq\n")
     settings = load_settings(vault)
-    read = asking.question_of(read_note(vault, "Q.md")[0], settings)
+    read = triggers.question_of(read_note(vault, "Q.md")[0], settings)
     path.write_text("---\noverlay: ask\n---\nq, edited while the model was writing\n", encoding="utf-8")
-    with pytest.raises(asking.NoteChanged):
-        asking.mark_answered(settings, read, "[[Overlay/x]]")
-    with pytest.raises(asking.NoteChanged):
-        asking.mark_answered(settings, question, "[[Overlay/x]]")
+    with pytest.raises(triggers.NoteChanged):
+        triggers.mark_answered(settings, read, "[[Overlay/x]]")
+    with pytest.raises(triggers.NoteChanged):
+        triggers.mark_answered(settings, question, "[[Overlay/x]]")
     assert path.read_text(encoding="utf-8").endswith("edited while the model was writing\n")
 
 
@@ -172,7 +172,7 @@ def test_answer_notes_and_answered_notes_never_ask(vault: Path) -> None:
     for rel, text in {"Overlay/A.md": "---\noverlay: ask\n---\nq\n",
                       "B.md": "---\ntype: overlay-answer\noverlay: ask\n---\nq\n",
                       "C.md": "---\noverlay: answered\n---\nq #overlay/ask\n"}.items():
-        assert asking.question_of(parse_note(text, rel, checksum="x"), settings) is None
+        assert triggers.question_of(parse_note(text, rel, checksum="x"), settings) is None
 
 
 def test_restart_catches_up_and_answers_what_came_while_stopped(vault: Path) -> None:
@@ -238,7 +238,7 @@ def _manifest_paths(settings) -> list[str]:
 def _state(settings, store) -> dict[str, object]:
     """Everything the index holds about the vault, comparable between two state dirs."""
     from graph import LinkGraph
-    from overlay.chunkstore import ChunkStore
+    from overlay.index.chunk_store import ChunkStore
     from vault_sync import Manifest
 
     manifest = Manifest(settings.manifest_path)
@@ -297,7 +297,7 @@ def test_a_storm_of_1000_changes_ends_exactly_in_step(vault: Path, tmp_path: Pat
 
 
 def test_nightly_reindex_runs_inside_the_watcher(vault: Path) -> None:
-    from overlay.watch import next_time
+    from overlay.jobs.watch import next_time
 
     write(vault, "Сон.md", "# Сон\nВосемь часов сна. [[Нигде]]\n")
     with Running(vault) as run:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from overlay.evaluate import EvalFileError, Question, links_as_labels, load_questions, score
+from overlay.search.evaluation import EvalFileError, Question, links_as_labels, load_questions, score
 
 
 def q(id_: str, gold: tuple[str, ...], kind: str = "lookup", lang: str = "ru") -> Question:
@@ -61,7 +61,7 @@ def test_example_dev_set_is_well_formed() -> None:
 
 def test_links_as_labels_hides_link_names(vault: Path, fake_index) -> None:
     from graph import LinkGraph
-    from overlay.chunkstore import ChunkStore
+    from overlay.index.chunk_store import ChunkStore
     from tests.conftest import write
 
     write(vault, "Source.md", "Long enough text about training and recovery that mentions [[Target note|the alias]] "

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from overlay.chunkstore import ChunkStore
-from overlay.retrieval import Retriever
-from overlay.sparse import SparseIndex
-from overlay.tokens import tokenize
+from overlay.index.bm25 import SparseIndex
+from overlay.index.chunk_store import ChunkStore
+from overlay.index.stems import tokenize
+from overlay.search.retrieval import Retriever
 from tests.conftest import write
 
 NOTES = {
@@ -95,7 +95,7 @@ def test_bm25_is_current_after_small_changes_and_after_a_crash(vault: Path, fake
 
 
 def test_several_matching_sections_of_one_note_outweigh_one_slightly_better_section() -> None:
-    from overlay.retrieval import _note_evidence
+    from overlay.search.retrieval import _note_evidence
 
     fused = {("A.md", "x"): 1.0, ("B.md", "one"): 0.9, ("B.md", "two"): 0.8, ("C.md", ""): 0.5}
     ranked = list(_note_evidence(fused, 0.6))

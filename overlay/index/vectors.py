@@ -1,0 +1,49 @@
+"""The vector-store interface: what the indexer, search and the nightly audit ask of a store of chunk vectors.
+`overlay.index.chroma_store.ChromaStore` is the real one (embedded or a Chroma server); tests use an in-memory fake."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChunk:
+    id: str
+    path: str
+    text_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    id: str
+    score: float  # cosine similarity
+    metadata: dict[str, Any]
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """Chunk vectors keyed by content-addressed chunk id, each with the metadata `path` and `text_hash`."""
+
+    def count(self) -> int: ...
+
+    def chunks_for_paths(self, paths: Iterable[str]) -> list[StoredChunk]:
+        """Every stored chunk of these notes, whatever the manifest says (crash leftovers included)."""
+        ...
+
+    def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]: ...
+
+    def add(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict[str, Any]]) -> None: ...
+
+    def delete(self, ids: Sequence[str]) -> None: ...
+
+    def all_ids(self) -> set[str]: ...
+
+    def drop_other_models(self) -> list[str]:
+        """Delete the vectors of other embedding models (after a model change has fully migrated)."""
+        ...
+
+    def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[Hit]: ...

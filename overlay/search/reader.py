@@ -1,0 +1,37 @@
+"""Everything a query needs, opened read-only: the embedder, the vector store, the chunk texts, BM25, the graph.
+The writer lock is not taken: searches run beside an index run."""
+
+from __future__ import annotations
+
+from graph import GraphFileError, LinkGraph
+from overlay.errors import NoteNotFound, NotIndexed
+from overlay.index.bm25 import SparseIndex
+from overlay.index.chroma_store import ChromaStore
+from overlay.index.chunk_store import ChunkStore
+from overlay.index.embedding import Embedder, make_embedder
+from overlay.search.retrieval import Retriever
+from overlay.settings import Settings
+
+
+def open_retriever(settings: Settings, embedder: Embedder | None = None) -> Retriever:
+    if not settings.manifest_path.is_file():
+        raise NotIndexed(f"no index yet for {settings.vault}")
+    embedder = embedder or make_embedder(settings)
+    try:
+        graph = LinkGraph.load(settings.graph_path)
+    except (FileNotFoundError, GraphFileError):
+        graph = None  # graph expansion is skipped; `overlay index` rebuilds the file
+    texts = ChunkStore(settings.chunks_path)
+    return Retriever(embedder=embedder, store=ChromaStore(settings, embedder.name, embedder.dim), texts=texts,
+                     sparse=SparseIndex.current(texts, settings.bm25_path), graph=graph,
+                     graph_weight=settings.graph_weight, fusion=settings.fusion)
+
+
+def note_path(retriever: Retriever, note: str) -> str:
+    """Accept a vault path, with or without .md, or a note name / alias as a wiki-link would."""
+    if retriever.graph is None:
+        raise NotIndexed("no link graph yet", hint="run `overlay index`")
+    resolution = retriever.graph.resolver.resolve(note.removesuffix(".md"), "")
+    if resolution.path is None:
+        raise NoteNotFound(f"no note {note!r} in the index")
+    return resolution.path
