@@ -8,6 +8,7 @@ from graph import GraphFileError, LinkGraph
 from overlay.errors import NotIndexed
 from overlay.index.embedding import Embedder, embedder_name
 from overlay.index.indexer import Indexer, IndexReport, Progress
+from overlay.jobs.reindex import last_run
 from overlay.jobs.watch_health import read_health
 from overlay.search.reader import note_path, open_retriever
 from overlay.search.related import Related
@@ -40,6 +41,7 @@ def status(settings: Settings) -> dict[str, Any]:
             "last_index": manifest.meta("last_index"),
             "state_dir": str(settings.state_dir),
             "watcher": read_health(settings),
+            "nightly": last_run(settings),
         }
     finally:
         manifest.close()

@@ -88,8 +88,32 @@ class Settings:
     def lock_path(self) -> Path:
         return self.state_dir / "writer.lock"
 
+    @property
+    def vault_lock_path(self) -> Path:
+        return self.state_dir / "vault.lock"
+
+    @property
+    def questions_path(self) -> Path:
+        return self.state_dir / "questions.sqlite"
+
+    @property
+    def requests_dir(self) -> Path:
+        """Jobs handed to a running watcher (`overlay reindex` while `overlay watch` holds the writer lock)."""
+        return self.state_dir / "requests"
+
+    @property
+    def nightly_path(self) -> Path:
+        """The last `overlay reindex` run: when, how it ended, its error if it failed."""
+        return self.state_dir / "reindex.json"
+
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name not in ("vault", "state_dir")}
+CHOICES = {
+    "fusion": ("relative", "rrf"),
+    "flash_attn": ("auto", "on", "off"),
+    "answer_language": ("auto", "ru", "en"),
+}
+POSITIVE = ("embedding_batch", "max_file_bytes", "chunk_tokens", "n_ctx", "max_answer_tokens", "ask_k")
 
 
 def find_vault(start: Path | None = None) -> Path:
@@ -118,7 +142,36 @@ def load_settings(vault: Path | None = None, **overrides: Any) -> Settings:
     unknown = sorted(set(values) - set(_FIELDS))
     if unknown:
         raise ConfigError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(_FIELDS))}")
-    return Settings(vault=root, state_dir=state, **{k: _coerce(k, v) for k, v in values.items()})
+    settings = Settings(vault=root, state_dir=state, **{k: _coerce(k, v) for k, v in values.items()})
+    _check(settings)
+    return settings
+
+
+def _check(settings: Settings) -> None:
+    """Values of the right type that still cannot work: a clear error now, not a strange one later."""
+    for name, allowed in CHOICES.items():
+        if getattr(settings, name) not in allowed:
+            raise ConfigError(f"setting {name}: {getattr(settings, name)!r} is not one of {', '.join(allowed)}")
+    for name in POSITIVE:
+        if getattr(settings, name) <= 0:
+            raise ConfigError(f"setting {name}: must be positive, not {getattr(settings, name)}")
+    if not 0 <= settings.chunk_overlap < settings.chunk_tokens:
+        raise ConfigError(f"setting chunk_overlap: must be 0 or more and below chunk_tokens ({settings.chunk_tokens})")
+    audit = settings.audit_note
+    if audit and (audit != audit.strip() or any(c in audit for c in '/\\<>:"|?*#^[]') or audit.startswith(".")):
+        raise ConfigError(f"setting audit_note: {audit!r} must be a plain note name (no folders, no leading dot, "
+                          "none of / \\ < > : \" | ? * # ^ [ ])")
+
+
+def parse_assignments(pairs: tuple[str, ...]) -> dict[str, str]:
+    """`--set name=value` flags -> overrides (validated and coerced by `load_settings` like any other source)."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"--set {pair!r}: expected NAME=VALUE, e.g. --set ask_k=5")
+        out[name.strip()] = value.strip()
+    return out
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

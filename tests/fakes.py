@@ -52,7 +52,7 @@ class MemoryStore:
 
     def chunks_for_paths(self, paths: Iterable[str]) -> list[StoredChunk]:
         wanted = set(paths)
-        return [StoredChunk(cid, m["path"], m["text_hash"]) for cid, (_, m) in self.rows.items()
+        return [StoredChunk(cid, m["path"], m["text_hash"], bool(m.get("own"))) for cid, (_, m) in self.rows.items()
                 if m["path"] in wanted]
 
     def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
@@ -73,11 +73,9 @@ class MemoryStore:
         for cid in ids:
             self.rows.pop(cid, None)
 
-    def query(self, vector, k: int, where: dict[str, Any] | None = None) -> list[Hit]:
-        def ok(meta: dict[str, Any]) -> bool:
-            return all(meta.get(key) == value for key, value in (where or {}).items())
-
-        scored = [Hit(cid, float(np.dot(vec, vector)), meta) for cid, (vec, meta) in self.rows.items() if ok(meta)]
+    def query(self, vector, k: int, *, include_own: bool = False) -> list[Hit]:
+        scored = [Hit(cid, float(np.dot(vec, vector)), {k: v for k, v in meta.items() if k != "own"})
+                  for cid, (vec, meta) in self.rows.items() if include_own or not meta.get("own")]
         return sorted(scored, key=lambda h: -h.score)[:k]
 
     def paths(self) -> dict[str, int]:

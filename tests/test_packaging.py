@@ -31,6 +31,6 @@ def test_wheel_contains_every_package_and_the_templates(tmp_path: Path) -> None:
     wheel = next(tmp_path.glob("overlay-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"prompts/system.ru.md", "prompts/system.en.md", "prompts/sections.toml"} <= names
-    assert {"overlay/cli/__init__.py", "overlay/index/indexer.py", "overlay/search/retrieval.py", "overlay/answer/ask.py",
-            "overlay/jobs/watch.py", "vault_sync/parser.py", "graph/linkgraph.py"} <= names
+    assert {"overlay/cli/__init__.py", "overlay/index/indexer.py", "overlay/search/retrieval.py",
+            "overlay/answer/ask.py", "overlay/jobs/watch.py", "vault_sync/parser.py", "graph/linkgraph.py"} <= names
     assert not any(n.startswith(("tests/", "examples/")) for n in names)

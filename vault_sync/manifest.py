@@ -12,7 +12,8 @@ from pathlib import Path
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, checksum TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-    status TEXT NOT NULL, reason TEXT, encoding TEXT, chunk_ids TEXT NOT NULL DEFAULT '[]', indexed_at REAL
+    status TEXT NOT NULL, reason TEXT, encoding TEXT, chunk_ids TEXT NOT NULL DEFAULT '[]', indexed_at REAL,
+    flags TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -29,6 +30,7 @@ class Entry:
     encoding: str | None = None
     chunk_ids: tuple[str, ...] = field(default=(), compare=False)
     indexed_at: float = 0.0
+    flags: tuple[str, ...] = ()  # what the application recorded about the file (e.g. "asks", "own")
 
 
 class Manifest:
@@ -38,15 +40,25 @@ class Manifest:
         self._db = sqlite3.connect(path, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(files)")}
+        if "flags" not in columns:  # a manifest written before flags existed
+            with self._db:
+                self._db.execute("ALTER TABLE files ADD COLUMN flags TEXT NOT NULL DEFAULT '[]'")
 
     def close(self) -> None:
         self._db.close()
 
     def entries(self) -> dict[str, Entry]:
         rows = self._db.execute(
-            "SELECT path, checksum, size, mtime_ns, status, reason, encoding, chunk_ids, indexed_at FROM files")
-        return {r[0]: Entry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], tuple(json.loads(r[7])), r[8] or 0.0)
-                for r in rows}
+            "SELECT path, checksum, size, mtime_ns, status, reason, encoding, chunk_ids, indexed_at, flags FROM files")
+        return {r[0]: Entry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], tuple(json.loads(r[7])), r[8] or 0.0,
+                            tuple(json.loads(r[9]))) for r in rows}
+
+    def flagged(self, flag: str) -> list[str]:
+        """Paths whose entry carries `flag`, sorted."""
+        rows = self._db.execute("SELECT files.path FROM files, json_each(files.flags) WHERE json_each.value = ? "
+                                "ORDER BY files.path", (flag,))
+        return [r[0] for r in rows]
 
     def commit(self, upserts: Iterable[Entry], deletes: Iterable[str], meta: dict[str, object] | None = None) -> None:
         """One transaction: either the whole batch is recorded or none of it."""
@@ -54,9 +66,10 @@ class Manifest:
         with self._db:
             self._db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in deletes])
             self._db.executemany(
-                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO files (path, checksum, size, mtime_ns, status, reason, encoding, chunk_ids, "
+                "indexed_at, flags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(e.path, e.checksum, e.size, e.mtime_ns, e.status, e.reason, e.encoding,
-                  json.dumps(list(e.chunk_ids)), e.indexed_at or now) for e in upserts])
+                  json.dumps(list(e.chunk_ids)), e.indexed_at or now, json.dumps(list(e.flags))) for e in upserts])
             for key, value in (meta or {}).items():
                 self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
 

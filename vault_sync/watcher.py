@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
+
+# watchdog's inotify observer warns when a folder created inside the tree is registered twice (its own bookkeeping
+# of new folders; the watch is simply replaced). Harmless, and it fired for every BM25 build in the state dir.
+warnings.filterwarnings("ignore", message=r"Callback with id .* already exists", category=RuntimeWarning)
 
 
 class DebouncedWatcher(FileSystemEventHandler):

@@ -52,10 +52,12 @@ class AskResult:
 def ask(settings: Settings, question: str, *, k: int | None = None, write: bool = True,
         asked_from: str | None = None, llm: LLM | None = None, embedder: Embedder | None = None,
         on_event: Event | None = None, retriever: Retriever | None = None,
-        before_write: Callable[[], None] | None = None, title: str | None = None) -> AskResult:
+        before_write: Callable[[], None] | None = None, title: str | None = None,
+        run_id: str | None = None) -> AskResult:
     """`retriever` and `llm` are opened from settings unless given (a watcher keeps both warm). `before_write` may
     raise to cancel the note at the last moment (the watcher: the asking note changed while the model wrote).
-    `title` names the answer note (default: the question; the watcher passes the asking note's title)."""
+    `title` names the answer note (default: the question; the watcher passes the asking note's title). `run_id` is
+    made here unless given (the watcher records it before the model runs, to find the note again after a crash)."""
     question = question.strip()
     if not question:
         raise OverlayError("the question is empty")
@@ -79,7 +81,7 @@ def ask(settings: Settings, question: str, *, k: int | None = None, write: bool 
         if own:
             retriever.texts.close()
     created = datetime.now().astimezone()
-    run_id = f"{created:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    run_id = run_id or new_run_id(created)
     text = note_format.render(draft, links, created=created, run_id=run_id)
     # The last guard: every [[link]] of the finished note resolves, whatever went before.
     dangling = note_format.on_every_link(text, links.resolves)
@@ -92,6 +94,10 @@ def ask(settings: Settings, question: str, *, k: int | None = None, write: bool 
                        [f"[[{t}]]" for t in dangling])
     writeback.log_run(settings, _run_record(result, created))
     return result
+
+
+def new_run_id(when: datetime | None = None) -> str:
+    return f"{(when or datetime.now().astimezone()):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
 def _run_record(result: AskResult, created: datetime) -> dict[str, Any]:

@@ -7,11 +7,13 @@ import json
 import os
 import re
 import unicodedata
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from overlay.errors import WriteRefused
+from overlay.lock import short_lock
 from overlay.settings import Settings
 from vault_sync import FileExistsRefused, write_atomic
 from vault_sync.markdown import LINK_UNSAFE
@@ -21,6 +23,8 @@ _UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]|' + LINK_UNSAFE.pattern)
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 TITLE_CHARS = 80
 MAX_TRIES = 1000
+RUNS_MAX_BYTES = 5 * 1024 * 1024
+RUNS_KEPT = 3  # rotated files kept beside runs.jsonl
 
 
 def safe_title(question: str, limit: int = TITLE_CHARS) -> str:
@@ -53,14 +57,21 @@ def write_answer(settings: Settings, title: str, text: str, *, when: datetime) -
     """Create `<answers>/<date> <title>.md`; when taken, `… (2).md` and so on. Returns the vault-relative path."""
     folder = answers_dir(settings)
     stem = f"{when:%Y-%m-%d} {safe_title(title)}"
-    for n in range(1, MAX_TRIES + 1):
-        path = folder / (f"{stem}.md" if n == 1 else f"{stem} ({n}).md")
-        try:
-            write_atomic(path, text, exclusive=True)
-            return path
-        except FileExistsRefused:
-            continue
+    with vault_writes(settings):
+        for n in range(1, MAX_TRIES + 1):
+            path = folder / (f"{stem}.md" if n == 1 else f"{stem} ({n}).md")
+            try:
+                write_atomic(path, text, exclusive=True)
+                return path
+            except FileExistsRefused:
+                continue
     raise WriteRefused(f"{MAX_TRIES} answer notes named {stem!r} already exist")
+
+
+def vault_writes(settings: Settings) -> AbstractContextManager[None]:
+    """Held while overlay writes into the vault (an answer note, marking an asking note, the audit note): one
+    process at a time, so a watcher and a terminal `ask` never race on a name or a note."""
+    return short_lock(settings.vault_lock_path, "writing into the vault", timeout_s=60.0)
 
 
 def vault_relative(settings: Settings, path: Path) -> str:
@@ -68,11 +79,32 @@ def vault_relative(settings: Settings, path: Path) -> str:
 
 
 def log_run(settings: Settings, record: dict[str, Any]) -> None:
-    """One JSON line per run, appended with a single write (O_APPEND keeps concurrent lines whole)."""
+    """One JSON line per run, appended with a single write (O_APPEND keeps concurrent lines whole). The log is
+    rotated at RUNS_MAX_BYTES (runs.jsonl -> runs.1.jsonl -> … runs.3.jsonl), so it never grows without bound."""
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+    _rotate(settings.runs_path)
     fd = os.open(settings.runs_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, line)
     finally:
         os.close(fd)
+
+
+def _rotate(path: Path) -> None:
+    try:
+        if path.stat().st_size < RUNS_MAX_BYTES:
+            return
+    except FileNotFoundError:
+        return
+    with short_lock(path.with_name(path.name + ".lock"), "rotating the run log", timeout_s=10.0):
+        try:
+            if path.stat().st_size < RUNS_MAX_BYTES:
+                return  # another process rotated it while this one waited
+        except FileNotFoundError:
+            return
+        for n in range(RUNS_KEPT - 1, 0, -1):
+            older = path.with_name(f"{path.stem}.{n}{path.suffix}")
+            if older.exists():
+                os.replace(older, path.with_name(f"{path.stem}.{n + 1}{path.suffix}"))
+        os.replace(path, path.with_name(f"{path.stem}.1{path.suffix}"))

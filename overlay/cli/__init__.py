@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 
 from overlay.errors import OverlayError
-from overlay.settings import load_settings
+from overlay.settings import load_settings, parse_assignments
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -29,10 +29,12 @@ def vault_options(func):
                   help="Vault folder (default: $OVERLAY_VAULT, else the nearest parent holding .obsidian/).")
     @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
     @click.option("--debug", is_flag=True, envvar="OVERLAY_DEBUG", help="Show the full traceback on errors.")
+    @click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE",
+                  help="Override a setting for this run (repeatable), e.g. --set ask_k=5 --set n_ctx=8192.")
     @functools.wraps(func)
-    def wrapper(vault: Path | None, as_json: bool, debug: bool, **kwargs: Any) -> None:
+    def wrapper(vault: Path | None, as_json: bool, debug: bool, assignments: tuple[str, ...], **kwargs: Any) -> None:
         try:
-            settings = load_settings(vault)
+            settings = load_settings(vault, **parse_assignments(assignments))
             func(settings=settings, as_json=as_json, **kwargs)
         except OverlayError as exc:
             if debug:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -70,5 +71,13 @@ def status_command(settings: Settings, as_json: bool) -> None:
     w = data.get("watcher") or {}
     table.add_row("watcher", f"running (pid {w.get('pid')}), answered {w.get('answered', 0)}, "
                              f"{len(w.get('errors', []))} recent error(s)" if w.get("running") else "not running")
+    night = data.get("nightly")
+    if night:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(night["time"]))
+        table.add_row("last reindex", f"{when}, {'ok' if night['ok'] else '[red]FAILED[/]: ' + str(night['error'])}"
+                                      f" ({night['via']}, {night['seconds']:.1f}s)")
     out.print(table)
     problems("skipped", data["skipped"])
+    errors = [{"path": f"{time.strftime('%m-%d %H:%M', time.localtime(e['time']))} {e['path']}".strip(),
+               "reason": e["reason"]} for e in w.get("errors", [])]
+    problems("watcher errors (latest last)", errors)

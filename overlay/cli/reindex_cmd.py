@@ -6,24 +6,35 @@ import click
 
 from overlay.cli import emit_json, main, out, vault_options
 from overlay.cli.index_cmd import progress_bar
+from overlay.errors import OverlayError
 from overlay.jobs import schedule
-from overlay.jobs.reindex import reindex
+from overlay.jobs.reindex import reindex_now_or_hand_off
 from overlay.settings import Settings
 
 
 @main.command("reindex")
 @click.option("--full", is_flag=True, help="Re-embed every note (after a model upgrade, or to start clean).")
+@click.option("--quiet", is_flag=True, help="Print nothing when all went well (for cron: errors still print).")
 @vault_options
-def reindex_command(settings: Settings, as_json: bool, full: bool) -> None:
-    """Rescan, audit manifest/vectors/texts/graph/BM25, repair every mismatch, and write the vault audit note."""
-    with progress_bar(as_json) as update:
-        report = reindex(settings, full=full, progress=update).as_dict()
+def reindex_command(settings: Settings, as_json: bool, full: bool, quiet: bool) -> None:
+    """Rescan, audit manifest/vectors/texts/graph/BM25, repair every mismatch, and write the vault audit note.
+
+    While `overlay watch` runs for the vault, the job is handed to it and this command waits for the result."""
+    with progress_bar(as_json or quiet) as update:
+        outcome = reindex_now_or_hand_off(settings, full=full, progress=update)
+    if not outcome["ok"]:
+        raise OverlayError(f"reindex failed: {outcome['error']}", hint=outcome.get("hint") or
+                           "the error is also in `overlay status` and the audit note; `--debug` shows a traceback")
+    report = outcome["report"]
     if as_json:
-        emit_json(report)
+        emit_json({**report, "via": outcome["via"]})
+        return
+    if quiet:
         return
     checked, repaired = report["checked"], {k: v for k, v in report["repaired"].items() if v}
+    via = " (run by the watcher)" if outcome["via"] == "watcher" else ""
     out.print(f"checked {checked.get('notes', 0)} notes, {checked.get('chunks', 0)} chunks, "
-              f"{checked.get('graph_notes', 0)} graph notes in {report['seconds']:.1f}s; "
+              f"{checked.get('graph_notes', 0)} graph notes in {report['seconds']:.1f}s{via}; "
               f"re-embedded {report['reembedded']}", highlight=False)
     out.print("repaired: " + (", ".join(f"{k} {v}" for k, v in repaired.items()) or "nothing needed"), highlight=False)
     for message in report["messages"]:

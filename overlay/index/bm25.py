@@ -3,16 +3,20 @@
 bm25s is used directly, not through llama-index's BM25Retriever: that wrapper re-tokenises every node on each
 build and its `persist()` drops the stemmer (Russian queries then match nothing after a reload). Here the stems of
 each chunk are computed once, when the chunk is written, and kept in the ChunkStore; after an index run that
-changed anything the BM25 matrix is rebuilt from those stored stems (no text is re-read or re-stemmed) and saved
-beside the other state, tagged with the ChunkStore generation it was built from. A bulk index builds it at once;
-after a small change it is rebuilt by the first search that finds it stale (~1.4 s at 25,000 chunks), which keeps
-a one-note re-index fast.
+changed anything the BM25 matrix is rebuilt from those stored stems (no text is re-read or re-stemmed), tagged with
+the ChunkStore generation it was built from. A bulk index builds it at once; after a small change it is rebuilt by
+the first search that finds it stale (~1.4 s at 25,000 chunks), which keeps a one-note re-index fast.
+
+On disk: `bm25/CURRENT` names the live build folder (`bm25/g<generation>-<token>/`); a new build is written beside
+it and CURRENT is replaced atomically, so a reader sees the old build or the new one, never half of either. Builds
+are serialised by `bm25.lock`; a process that waited for it first looks whether the build it wanted is there.
+The previous build is kept until the next one, so a reader that read CURRENT just before a swap still finds it.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import secrets
 import shutil
 from pathlib import Path
 
@@ -20,20 +24,26 @@ import numpy as np
 
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.stems import tokenize
+from overlay.lock import short_lock
+from vault_sync import write_atomic
 
 META = "overlay.json"
+CURRENT = "CURRENT"
+LOAD_TRIES = 3
 
 
 class SparseIndex:
-    def __init__(self, retriever, ids: list[str], built_for: object) -> None:
+    def __init__(self, retriever, ids: list[str], built_for: object, own: np.ndarray | None = None) -> None:
         self._bm25 = retriever
         self.ids = ids
         self.built_for = built_for
+        self.own = own if own is not None else np.zeros(len(ids), dtype=bool)  # the overlay's own notes' chunks
 
     @staticmethod
     def built_for_of(folder: Path) -> object:
+        build = _current(folder)
         try:
-            return json.loads((folder / META).read_text(encoding="utf-8")).get("built_for")
+            return json.loads((build / META).read_text(encoding="utf-8")).get("built_for") if build else None
         except (OSError, ValueError):
             return None
 
@@ -43,52 +53,87 @@ class SparseIndex:
         index = cls.load(folder)
         if index is not None and index.built_for == texts.generation():
             return index
-        return cls.build(texts, folder)
+        return cls.build(texts, folder, unless_current=True)
 
     @classmethod
-    def build(cls, texts: ChunkStore, folder: Path) -> SparseIndex:
-        """Rebuild from the stored stems and replace `folder` atomically (readers see the old or the new one)."""
+    def build(cls, texts: ChunkStore, folder: Path, *, unless_current: bool = False) -> SparseIndex:
+        """Rebuild from the stored stems and make it the live build. `unless_current`: when another process built
+        the same generation while this one waited for the lock, use that."""
         import bm25s
 
-        built_for = texts.generation()
-        ids, terms = texts.all_terms()
-        if not any(terms):  # bm25s cannot index a corpus without a single term
-            ids = []
-        retriever = bm25s.BM25()
-        if ids:
-            retriever.index([t.split() for t in terms], show_progress=False)
-        tmp = folder.with_name(f"{folder.name}.tmp{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        if ids:
-            retriever.save(str(tmp), show_progress=False)
-        (tmp / "ids.json").write_text(json.dumps(ids), encoding="utf-8")
-        (tmp / META).write_text(json.dumps({"built_for": built_for, "chunks": len(ids)}), encoding="utf-8")
-        old = folder.with_name(f"{folder.name}.old{os.getpid()}")
-        if folder.exists():
-            folder.rename(old)
-        tmp.rename(folder)
-        shutil.rmtree(old, ignore_errors=True)
-        return cls(retriever if ids else None, ids, built_for)
+        with short_lock(folder.with_name(folder.name + ".lock"), "rebuilding the BM25 index"):
+            ids, terms, own, built_for = texts.all_terms()
+            if unless_current:
+                ready = cls.load(folder)
+                if ready is not None and ready.built_for == built_for:
+                    return ready
+            if not any(terms):  # bm25s cannot index a corpus without a single term
+                ids, own = [], []
+            retriever = bm25s.BM25()
+            if ids:
+                retriever.index([t.split() for t in terms], show_progress=False)
+            folder.mkdir(parents=True, exist_ok=True)
+            name = f"g{built_for}-{secrets.token_hex(4)}"
+            build = folder / name  # invisible to readers until CURRENT names it (no rename: a watcher of the vault
+            build.mkdir()          # would see a renamed folder twice)
+            if ids:
+                retriever.save(str(build), show_progress=False)
+            (build / "ids.json").write_text(json.dumps(ids), encoding="utf-8")
+            np.save(build / "own.npy", np.asarray(own, dtype=bool))
+            (build / META).write_text(json.dumps({"built_for": built_for, "chunks": len(ids)}), encoding="utf-8")
+            previous = _current(folder)
+            write_atomic(folder / CURRENT, name)
+            _prune(folder, keep={name, previous.name if previous else ""})
+        return cls(retriever if ids else None, ids, built_for, np.asarray(own, dtype=bool))
 
     @classmethod
     def load(cls, folder: Path) -> SparseIndex | None:
         import bm25s
 
-        try:
-            ids = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
-            retriever = bm25s.BM25.load(str(folder), mmap=True, show_progress=False) if ids else None
-        except (OSError, ValueError):
-            return None
-        return cls(retriever, ids, cls.built_for_of(folder))
+        for _ in range(LOAD_TRIES):  # a swap between reading CURRENT and opening the build: read CURRENT again
+            build = _current(folder)
+            if build is None:
+                return None
+            try:
+                ids = json.loads((build / "ids.json").read_text(encoding="utf-8"))
+                retriever = bm25s.BM25.load(str(build), mmap=True, show_progress=False) if ids else None
+                own = np.load(build / "own.npy")
+                built_for = json.loads((build / META).read_text(encoding="utf-8")).get("built_for")
+            except FileNotFoundError:
+                continue
+            except (OSError, ValueError):
+                return None
+            return cls(retriever, ids, built_for, own)
+        return None
 
-    def search(self, query: str, n: int) -> list[tuple[str, float]]:
-        """Top `n` (chunk id, BM25 score) with a positive score."""
+    def search(self, query: str, n: int, *, include_own: bool = False) -> list[tuple[str, float]]:
+        """Top `n` (chunk id, BM25 score) with a positive score; the overlay's own notes only when asked for (they
+        are masked before ranking, so hundreds of answer notes cannot push the user's notes out)."""
         tokens = [t for t in tokenize(query) if self._bm25 is not None and t in self._bm25.vocab_dict]
         if not tokens:
             return []
-        scores = self._bm25.get_scores(tokens)
+        scores = np.asarray(self._bm25.get_scores(tokens), dtype=np.float64)
+        if not include_own and len(self.own) == len(scores):
+            scores[self.own] = 0.0
         n = min(n, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top])]
         return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+
+def _current(folder: Path) -> Path | None:
+    try:
+        name = (folder / CURRENT).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return folder / name if name and "/" not in name and not name.startswith(".") else None
+
+
+def _prune(folder: Path, keep: set[str]) -> None:
+    """Builds other than the live one and the one before it (builds that died half-way included), and the files of
+    the single-folder layout of overlay 0.1 (ids.json and the matrix at the top)."""
+    for entry in folder.iterdir():
+        if entry.is_dir() and entry.name not in keep:
+            shutil.rmtree(entry, ignore_errors=True)
+        elif entry.is_file() and entry.name != CURRENT:
+            entry.unlink(missing_ok=True)

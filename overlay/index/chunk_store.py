@@ -65,9 +65,13 @@ class ChunkStore:
         """Bumped by every write, in the same transaction: derived indexes (BM25) compare it to know if stale."""
         return self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
 
-    def all_terms(self) -> tuple[list[str], list[str]]:
-        rows = self._db.execute("SELECT id, terms FROM chunks ORDER BY rowid").fetchall()
-        return [r[0] for r in rows], [r[1] for r in rows]
+    def all_terms(self) -> tuple[list[str], list[str], list[bool], int]:
+        """(ids, BM25 stems, own-note flags, generation), read in one transaction so they belong together."""
+        with self._db:
+            self._db.execute("BEGIN")
+            rows = self._db.execute("SELECT id, terms, answer FROM chunks ORDER BY rowid").fetchall()
+            generation = self.generation()
+        return [r[0] for r in rows], [r[1] for r in rows], [bool(r[2]) for r in rows], generation
 
     def ids_for_paths(self, paths: Sequence[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}

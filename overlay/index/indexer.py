@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from graph import GraphFileError, LinkGraph
-from overlay.index import store_sync
+from overlay.index import note_kinds, store_sync
 from overlay.index.bm25 import SparseIndex
 from overlay.index.chroma_store import ChromaStore
 from overlay.index.chunk_store import ChunkStore
@@ -42,6 +42,10 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 BATCH_NOTES = 128
 CHECKPOINT_S = 60.0
 BM25_EAGER_NOTES = 50
+# Bumped when what the index records per note changes; an index from an older overlay re-reads every note once
+# (vectors are reused by chunk id, so only changed chunk texts are embedded again).
+# 2: manifest flags (notes that ask, the overlay's own notes), own notes stored apart from the user's.
+INDEX_FORMAT = 2
 
 
 @dataclass
@@ -132,7 +136,7 @@ class _Run:
         if not fresh_model:  # a model change: every note goes into the new model's collection
             cs.modified += [p for p in cs.unchanged if known[p].status == "ok"]
             cs.unchanged, cs.touched = [p for p in cs.unchanged if known[p].status != "ok"], []
-        if known and self.manifest.meta("parser_version") != PARSER_VERSION:  # parsed by an older overlay
+        if known and self.manifest.meta("index_version") != index_version(self.s):  # an older overlay, other triggers
             cs.modified += cs.unchanged
             cs.unchanged, cs.touched = [], []
         if (cs.empty and self.s.graph_path.is_file() and fresh_model
@@ -201,8 +205,11 @@ class _Run:
                 continue
             batch.notes[path] = note
             batch.chunks[path] = chunks
+            marks = note_kinds.flags(note, self.s)
+            if note_kinds.OWN in marks:
+                batch.own.add(path)
             batch.entries.append(Entry(path, note.checksum, *stat, status="ok", reason="; ".join(note.warnings) or None,
-                                       encoding=encoding, chunk_ids=tuple(c.id for c in batch.chunks[path])))
+                                       encoding=encoding, chunk_ids=tuple(c.id for c in chunks), flags=marks))
             batch.graph_notes.append(dataclasses.replace(note, body="", frontmatter={}))
         return batch
 
@@ -243,7 +250,7 @@ class _Run:
 
     def _build_sparse(self, changed_notes: int) -> None:
         """A bulk run builds BM25 now; after a small one the first search rebuilds it (see overlay.index.bm25)."""
-        if changed_notes >= BM25_EAGER_NOTES or not self.s.bm25_path.exists():
+        if changed_notes >= BM25_EAGER_NOTES or SparseIndex.built_for_of(self.s.bm25_path) is None:
             SparseIndex.build(self.texts, self.s.bm25_path)
 
     def _finish(self, cs: ChangeSet, problems: list[tuple[str, str]], attachments_key: str, *,
@@ -254,7 +261,7 @@ class _Run:
         r.changed_paths, r.deleted_paths = list(cs.to_index), list(cs.deleted)
         if changed:
             self._checkpoint({"attachments": attachments_key, "embedding_model": self.ix.embedder_name_hint(),
-                              "parser_version": PARSER_VERSION,
+                              "index_version": index_version(self.s),
                               "last_index": {"at": time.time(), "seconds": round(time.perf_counter() - self.t0, 3),
                                              "new": r.new, "modified": r.modified, "deleted": r.deleted,
                                              "moved": r.moved}})
@@ -267,6 +274,12 @@ class _Run:
         return r
 
 
+def index_version(settings: Settings) -> str:
+    """The parser, the index format, and the settings that decide a note's flags: a change of any re-reads notes."""
+    triggers = "|".join((settings.ask_value, settings.ask_tag, settings.ask_callout, settings.answers_folder))
+    return f"p{PARSER_VERSION}.i{INDEX_FORMAT}.{hashlib.sha1(triggers.encode()).hexdigest()[:8]}"
+
+
 def own_report_globs(settings: Settings) -> tuple[str, ...]:
     """The audit note is a report about the vault, rewritten every night: indexing it would re-chunk a long note
     each run and make every note it lists look linked."""
@@ -276,6 +289,11 @@ def own_report_globs(settings: Settings) -> tuple[str, ...]:
 
 
 def graph_stamp(path: Path) -> tuple[int, int] | None:
+    return _stamp(path)
+
+
+def file_stamp(path: Path) -> tuple[int, int] | None:
+    """(mtime_ns, size) of a file, None when it is missing: changes whenever the file is replaced."""
     return _stamp(path)
 
 

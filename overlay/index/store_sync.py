@@ -34,17 +34,19 @@ class Batch:
     reusable: list[Chunk] = field(default_factory=list)
     reuse_from: dict[str, str] = field(default_factory=dict)  # text hash -> stored chunk id with that text
     fresh: list[Chunk] = field(default_factory=list)
+    own: set[str] = field(default_factory=set)  # paths of the overlay's own notes (stored apart)
 
 
 def plan(batch: Batch, store: VectorStore) -> Batch:
-    """Decide per chunk: keep (same id stored: nothing to do), reuse (same text stored under another id), embed."""
+    """Decide per chunk: keep (same id stored, in the right collection: nothing to do), reuse (same text stored under
+    another id, or in the other collection: its vector is copied, not recomputed), embed."""
     wanted = {c.id: c for cs in batch.chunks.values() for c in cs}
     stored = store.chunks_for_paths(batch.paths) if batch.paths else []
-    stored_ids = {c.id for c in stored}
-    batch.stale = [c.id for c in stored if c.id not in wanted]
+    kept = {c.id for c in stored if c.id in wanted and c.own == (c.path in batch.own)}
+    batch.stale = [c.id for c in stored if c.id not in kept]
     stale = set(batch.stale)
     batch.reuse_from = {c.text_hash: c.id for c in stored if c.id in stale}
-    missing = [c for cid, c in wanted.items() if cid not in stored_ids]
+    missing = [c for cid, c in wanted.items() if cid not in kept]
     batch.reusable = [c for c in missing if c.text_hash in batch.reuse_from]
     batch.fresh = [c for c in missing if c.text_hash not in batch.reuse_from]
     return batch
@@ -59,19 +61,13 @@ def commit(batch: Batch, store: VectorStore, texts: ChunkStore, embedder: Embedd
     if ordered:
         rows = [reused[batch.reuse_from[c.text_hash]] for c in batch.reusable]
         matrix = np.vstack([*rows, *(fresh if fresh is not None else [])])
-        store.add([c.id for c in ordered], matrix, [metadata(c) for c in ordered])
-    answers = {p for p, note in batch.notes.items() if is_answer(note)}
-    texts.replace_paths(batch.paths, [c for cs in batch.chunks.values() for c in cs], answers)
+        store.add([c.id for c in ordered], matrix, [metadata(c, c.path in batch.own) for c in ordered])
+    texts.replace_paths(batch.paths, [c for cs in batch.chunks.values() for c in cs], batch.own)
 
 
-def metadata(chunk: Chunk) -> dict[str, Any]:
+def metadata(chunk: Chunk, own: bool) -> dict[str, Any]:
     """Only what Chroma must find chunks by (path) and what vector reuse needs (text_hash); both are fixed for a
     content-addressed id, so stored metadata never goes stale. Everything else is in the ChunkStore. (Each extra
-    key costs write time: 4 keys wrote ~30 % slower than 2.)"""
-    return {"path": chunk.path, "text_hash": chunk.text_hash}
-
-
-def is_answer(note: Note) -> bool:
-    """The overlay's own notes (excluded from retrieval unless asked for)."""
-    return str(note.frontmatter.get("type", "")).startswith("overlay-")  # answers, and the audit note
+    key costs write time: 4 keys wrote ~30 % slower than 2.) `own` picks the collection and is not stored."""
+    return {"path": chunk.path, "text_hash": chunk.text_hash, **({"own": True} if own else {})}
 

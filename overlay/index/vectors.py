@@ -15,6 +15,7 @@ class StoredChunk:
     id: str
     path: str
     text_hash: str
+    own: bool = False  # stored with the overlay's own notes (answers, the audit note)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +37,9 @@ class VectorStore(Protocol):
 
     def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]: ...
 
-    def add(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict[str, Any]]) -> None: ...
+    def add(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict[str, Any]]) -> None:
+        """`own: True` in a chunk's metadata stores it apart, with the overlay's own notes."""
+        ...
 
     def delete(self, ids: Sequence[str]) -> None: ...
 
@@ -46,4 +49,6 @@ class VectorStore(Protocol):
         """Delete the vectors of other embedding models (after a model change has fully migrated)."""
         ...
 
-    def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[Hit]: ...
+    def query(self, vector: np.ndarray, k: int, *, include_own: bool = False) -> list[Hit]:
+        """The k nearest chunks of the user's notes (and of the overlay's own with `include_own`), best first."""
+        ...

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import frontmatter
 
 import prompts
 from graph import LinkGraph
-from overlay.answer.writeback import answers_dir, vault_relative
+from overlay.answer.writeback import answers_dir, vault_relative, vault_writes
+from overlay.errors import WriteRefused
 from overlay.index.indexer import IndexReport
 from overlay.settings import Settings
-from vault_sync import Manifest, write_atomic
+from vault_sync import Manifest, SkipFile, read_note, write_atomic
 from vault_sync.markdown import LINK_UNSAFE
 from vault_sync.script import has_cyrillic
 
@@ -25,8 +27,8 @@ LIST_LIMIT = 200  # per section: a 100k-note vault must still get a readable not
 
 def write_audit_note(settings: Settings, graph: LinkGraph, index: IndexReport, reindex: dict[str, Any]) -> str | None:
     """Write the note; returns its vault path, or None when a note of the user's own holds that name."""
-    path = answers_dir(settings) / f"{settings.audit_note}.md"
-    if path.exists() and frontmatter.load(path).get("type") != AUDIT_TYPE:
+    path = audit_path(settings)
+    if not _ours_or_absent(settings, path):
         reindex["messages"].append(f"{vault_relative(settings, path)} is the user's own note; no audit written")
         return None
     manifest = Manifest(settings.manifest_path)
@@ -39,8 +41,50 @@ def write_audit_note(settings: Settings, graph: LinkGraph, index: IndexReport, r
     lang = _language(settings, graph)
     rows = skipped + [{"warning": "1", **w} for w in warnings]
     text = _Render(settings, graph, prompts.table("audit.toml")[lang]).note(index, reindex, rows, counts)
-    write_atomic(path, text)
+    with vault_writes(settings):
+        if not _ours_or_absent(settings, path):  # the user made a note of that name while the audit ran
+            return None
+        write_atomic(path, text)
     return vault_relative(settings, path)
+
+
+def write_failure_note(settings: Settings, error: str) -> str | None:
+    """A failed nightly run says so where the user reads the audit: the note becomes the failure and its error."""
+    if not settings.audit_note:
+        return None
+    path = audit_path(settings)
+    lang = "en" if settings.answer_language == "en" else "ru"
+    w = prompts.table("audit.toml")[lang]
+    when = datetime.now().astimezone().isoformat(timespec="seconds")
+    body = f"# {w['title']}\n\n> [!danger] {w['failed_title']}\n> " + prompts.fill(w["failed_line"], when=when) + \
+        f"\n>\n> `{error.replace('`', '')}`\n"
+    meta = {"type": AUDIT_TYPE, "updated": when, "failed": True}
+    with vault_writes(settings):
+        if not _ours_or_absent(settings, path):
+            return None
+        write_atomic(path, frontmatter.dumps(frontmatter.Post(body, **meta), sort_keys=False) + "\n")
+    return vault_relative(settings, path)
+
+
+def audit_path(settings: Settings) -> Path:
+    """`<answers folder>/<audit_note>.md`, refused unless it stays inside the answers folder."""
+    folder = answers_dir(settings)
+    path = (folder / f"{settings.audit_note}.md").resolve()
+    if path.parent != folder:
+        raise WriteRefused(f"audit_note {settings.audit_note!r} must be a note name inside {folder}")
+    return path
+
+
+def _ours_or_absent(settings: Settings, path: Path) -> bool:
+    """True when no file is there or it is an audit note we wrote. A note we cannot read, or whose frontmatter
+    is broken, is the user's: never overwritten."""
+    if not path.exists():
+        return True
+    try:
+        note, _ = read_note(settings.vault, vault_relative(settings, path))
+    except (SkipFile, OSError):
+        return False
+    return note.frontmatter.get("type") == AUDIT_TYPE
 
 
 def _language(settings: Settings, graph: LinkGraph) -> str:

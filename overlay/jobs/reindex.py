@@ -8,6 +8,7 @@ indexed again (its vectors that survived are reused by id, so only what is reall
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import sqlite3
 import time
@@ -19,10 +20,11 @@ from graph import GraphFileError, LinkGraph
 from overlay.index.bm25 import SparseIndex
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.indexer import Indexer, Progress, graph_stamp
-from overlay.jobs.audit_note import write_audit_note
-from overlay.lock import writer_lock
+from overlay.jobs import handoff
+from overlay.jobs.audit_note import write_audit_note, write_failure_note
+from overlay.lock import holder, writer_lock
 from overlay.settings import Settings
-from vault_sync import Manifest, SkipFile, read_note
+from vault_sync import Manifest, SkipFile, read_note, write_atomic
 
 
 @dataclass
@@ -47,9 +49,9 @@ REPAIR_KINDS = ("missing_chunks", "orphan_chunks", "missing_texts", "orphan_text
 
 
 def reindex(settings: Settings, *, full: bool = False, indexer: Indexer | None = None,
-            progress: Progress | None = None, audit: bool = True) -> ReindexReport:
+            progress: Progress | None = None, audit: bool = True, wait_s: float = 0.0) -> ReindexReport:
     ix = indexer or Indexer(settings)
-    lock = contextlib.nullcontext() if ix.lock_held else writer_lock(settings.lock_path, "reindex")
+    lock = contextlib.nullcontext() if ix.lock_held else writer_lock(settings.lock_path, "reindex", wait_s=wait_s)
     with lock:
         held, ix.lock_held = ix.lock_held, True  # one lock for every step below
         try:
@@ -87,7 +89,7 @@ class _Reindex:
     # ---- state files that cannot be read at all -----------------------------------------------------------
     def _rescue_state_files(self) -> None:
         """A corrupt manifest or chunk store is moved aside (kept for a post-mortem) and rebuilt from the vault."""
-        for path in (self.s.manifest_path, self.s.chunks_path):
+        for path in (self.s.manifest_path, self.s.chunks_path, self.s.questions_path):
             if not path.exists():
                 continue
             try:
@@ -97,8 +99,13 @@ class _Reindex:
             except sqlite3.DatabaseError:
                 ok = False
             if not ok:
-                aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+                stamp = int(time.time())
+                aside = path.with_name(f"{path.name}.corrupt-{stamp}")
                 shutil.move(path, aside)
+                for suffix in ("-wal", "-shm"):  # sqlite's journal files belong to the database they came with
+                    journal = path.with_name(path.name + suffix)
+                    if journal.exists():
+                        shutil.move(journal, aside.with_name(aside.name + suffix))
                 self.report.repaired["state_files_rebuilt"] += 1
                 self.report.messages.append(f"{path.name} was unreadable; moved to {aside.name} and rebuilt")
         try:
@@ -210,3 +217,46 @@ class _Reindex:
             self.report.repaired["collections_dropped"] += len(dropped)
             self.report.messages.append(f"dropped the collections of earlier embedding models: {', '.join(dropped)}")
 
+
+
+# ---- the nightly run: recorded, handed to a running watcher, never failing silently -----------------------------
+LOCK_WAIT_S = 30 * 60.0  # a manual `overlay index` in progress: the nightly run waits for it, up to this long
+
+
+def recorded_reindex(settings: Settings, *, full: bool = False, indexer: Indexer | None = None,
+                     progress: Progress | None = None, via: str = "command") -> dict[str, Any]:
+    """`reindex`, with its outcome saved for `overlay status` (`<state>/reindex.json`); a failure also goes into
+    the audit note. Returns {"ok": True, "report": …} or {"ok": False, "error": …}; raises nothing but interrupts."""
+    started = time.time()
+    try:
+        report = reindex(settings, full=full, indexer=indexer, progress=progress, wait_s=LOCK_WAIT_S).as_dict()
+        outcome: dict[str, Any] = {"ok": True, "report": report}
+    except Exception as exc:  # recorded and reported, whatever it is: the nightly run must never fail silently
+        error = f"{exc.__class__.__name__}: {exc}"
+        outcome = {"ok": False, "error": error, "hint": getattr(exc, "hint", None)}
+        with contextlib.suppress(Exception):
+            outcome["report_note"] = write_failure_note(settings, error)
+    record = {"time": started, "ok": outcome["ok"], "via": via, "seconds": round(time.time() - started, 3),
+              "error": outcome.get("error"), "report_note": (outcome.get("report") or {}).get("report_note")
+              or outcome.get("report_note")}
+    with contextlib.suppress(OSError):
+        write_atomic(settings.nightly_path, json.dumps(record, ensure_ascii=False))
+    return outcome
+
+
+def reindex_now_or_hand_off(settings: Settings, *, full: bool = False,
+                            progress: Progress | None = None) -> dict[str, Any]:
+    """What `overlay reindex` does: run here, or — while `overlay watch` holds the writer lock — hand the job to
+    the watcher and wait for its result."""
+    if (holder(settings.lock_path) or {}).get("command") == "watch":
+        outcome, where = handoff.submit(settings, "reindex", {"full": full},
+                                        run_here=lambda: recorded_reindex(settings, full=full, progress=progress))
+        return {**outcome, "via": "watcher" if where == "watcher" else "command"}
+    return {**recorded_reindex(settings, full=full, progress=progress), "via": "command"}
+
+
+def last_run(settings: Settings) -> dict[str, Any] | None:
+    try:
+        return json.loads(settings.nightly_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from overlay.errors import OverlayError
+from overlay.jobs.watch_health import read_health
 from overlay.settings import Settings
 
 TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -69,7 +70,9 @@ def plan(settings: Settings, at: str, *, use_systemd: bool | None = None) -> Pla
     name = unit_name(settings)
     run = shlex.join(command(settings))
     env = f"OVERLAY_STATE_DIR={shlex.quote(str(settings.state_dir))}"
-    cron = f"{minute} {hour} * * * {env} {run} >/dev/null 2>&1  # {name}"
+    # --quiet: cron mails whatever a job prints; a good night prints nothing, a failure prints its error (and
+    # `overlay status` and the audit note have it too). Nothing goes to /dev/null.
+    cron = f"{minute} {hour} * * * {env} {run} --quiet  # {name}"
     if use_systemd is None:
         use_systemd = systemd_available()
     if not use_systemd:
@@ -88,13 +91,52 @@ def plan(settings: Settings, at: str, *, use_systemd: bool | None = None) -> Pla
 def install(p: Plan, settings: Settings) -> str:
     if p.kind == "cron":
         _set_cron(unit_name(settings), p.cron_line)
-        return "crontab line installed"
-    for path, text in p.files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    for cmd in p.commands:
-        _run(cmd)
-    return f"installed {', '.join(str(p) for p in p.files)}"
+        done = "crontab line installed (a failed night mails its error through cron)"
+    else:
+        for path, text in p.files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        for cmd in p.commands:
+            _run(cmd)
+        journal = f"journalctl --user -u {unit_name(settings)}"
+        done = f"installed {', '.join(str(p) for p in p.files)} (its output goes to `{journal}`)"
+    note = watcher_note(settings)
+    return f"{done}\n{note}" if note else done
+
+
+def watcher_note(settings: Settings) -> str | None:
+    """What the nightly run will do beside a watcher of the same vault (running now, or installed as a service)."""
+    health = read_health(settings)
+    if health.get("running"):
+        return (f"`overlay watch` is running for this vault (pid {health['pid']}): each night `overlay reindex` hands "
+                "its job to the watcher and prints the result, so the two never fight over the index.")
+    units = watch_units(settings)
+    if units:
+        return (f"a watcher service is installed ({', '.join(u.name for u in units)}): while it runs, the nightly "
+                "`overlay reindex` hands its job to it. Alternatively drop this timer and run "
+                "`overlay watch --nightly HH:MM`.")
+    return None
+
+
+def watch_units(settings: Settings) -> list[Path]:
+    """systemd user services that run `overlay watch` on this vault."""
+    folder = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "systemd" / "user"
+    found = []
+    for unit in sorted(folder.glob("*.service")) if folder.is_dir() else []:
+        try:
+            text = unit.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        exec_lines = [line for line in text.splitlines() if line.startswith("ExecStart=")]
+        if any("overlay" in line and " watch" in line and _names_vault(line, settings) for line in exec_lines):
+            found.append(unit)
+    return found
+
+
+def _names_vault(line: str, settings: Settings) -> bool:
+    home = str(Path.home())
+    vault = str(settings.vault)
+    return vault in line or vault.replace(home, "%h", 1) in line or vault.replace(home, "~", 1) in line
 
 
 def remove(settings: Settings, *, use_systemd: bool | None = None) -> str:

@@ -13,7 +13,9 @@ from overlay.search.retrieval import Retriever
 from overlay.settings import Settings
 
 
-def open_retriever(settings: Settings, embedder: Embedder | None = None) -> Retriever:
+def open_retriever(settings: Settings, embedder: Embedder | None = None, *, live: bool = False) -> Retriever:
+    """`live`: the retriever follows later index runs (BM25 and graph reloaded when they change), for a process
+    that searches many times (a server)."""
     if not settings.manifest_path.is_file():
         raise NotIndexed(f"no index yet for {settings.vault}")
     embedder = embedder or make_embedder(settings)
@@ -24,7 +26,8 @@ def open_retriever(settings: Settings, embedder: Embedder | None = None) -> Retr
     texts = ChunkStore(settings.chunks_path)
     return Retriever(embedder=embedder, store=ChromaStore(settings, embedder.name, embedder.dim), texts=texts,
                      sparse=SparseIndex.current(texts, settings.bm25_path), graph=graph,
-                     graph_weight=settings.graph_weight, fusion=settings.fusion)
+                     graph_weight=settings.graph_weight, fusion=settings.fusion, note_evidence=settings.note_evidence,
+                     bm25_path=settings.bm25_path if live else None, graph_path=settings.graph_path if live else None)
 
 
 def note_path(retriever: Retriever, note: str) -> str:

@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from graph import LinkGraph
+from graph import GraphFileError, LinkGraph
 from overlay.index.bm25 import SparseIndex
 from overlay.index.chunk_store import ChunkRow, ChunkStore
 from overlay.index.embedding import Embedder
+from overlay.index.indexer import file_stamp
 from overlay.index.vectors import VectorStore
 
 MODES = ("hybrid", "dense", "sparse", "graph")
@@ -76,12 +78,34 @@ class _Ranked:
 
 
 class Retriever:
+    """Searches one index. Given `bm25_path` and `graph_path` it stays current for a long-lived process (the
+    watcher, a server): BM25 is reloaded when the chunk texts changed, the graph when graph.json did."""
+
     def __init__(self, *, embedder: Embedder, store: VectorStore, texts: ChunkStore, sparse: SparseIndex | None,
                  graph: LinkGraph | None, graph_weight: float = 0.0, fusion: str = "relative",
-                 note_evidence: float = 0.6) -> None:
+                 note_evidence: float = 0.6, bm25_path: Path | None = None, graph_path: Path | None = None) -> None:
         self.embedder, self.store, self.texts, self.sparse, self.graph = embedder, store, texts, sparse, graph
         self.graph_weight, self.fusion, self.note_evidence = graph_weight, fusion, note_evidence
+        self.bm25_path, self.graph_path = bm25_path, graph_path
+        self._graph_stamp = file_stamp(graph_path) if graph_path and graph is not None else None
         self._rows: dict[str, ChunkRow] = {}
+
+    def use_graph(self, graph: LinkGraph | None, stamp: tuple[int, int] | None) -> None:
+        """A graph the caller already holds in memory (the watcher's indexer), current as of `stamp`."""
+        self.graph, self._graph_stamp = graph, stamp
+
+    def refresh(self) -> None:
+        """Catch up with what an index run wrote since the last search (cheap when nothing changed: one sqlite
+        read and one stat)."""
+        if self.bm25_path is not None and (self.sparse is None or self.sparse.built_for != self.texts.generation()):
+            self.sparse = SparseIndex.current(self.texts, self.bm25_path)
+        if self.graph_path is not None:
+            stamp = file_stamp(self.graph_path)
+            if stamp is not None and stamp != self._graph_stamp:
+                try:
+                    self.graph, self._graph_stamp = LinkGraph.load(self.graph_path), stamp
+                except (FileNotFoundError, GraphFileError):
+                    pass  # being replaced right now: the next search loads it
 
     def search(self, query: str, k: int = 10, *, mode: str = "hybrid", include_answers: bool = False,
                exclude: Collection[str] = ()) -> list[SearchResult]:
@@ -90,14 +114,16 @@ class Retriever:
         if not query.strip():
             return []
         n = max(4 * k, 40)
+        self.refresh()
         self._rows = {}  # per query: a warm Retriever must not serve texts an index run has since replaced
         keep = _Filter(include_answers, set(exclude))
         vector = self.embedder.embed_query(query) if mode != "sparse" else None
         lists: list[_Ranked] = []
         if vector is not None:
-            lists.append(self._ranked([(h.id, h.score) for h in self.store.query(vector, n)], keep, "dense"))
+            hits = self.store.query(vector, n, include_own=include_answers)
+            lists.append(self._ranked([(h.id, h.score) for h in hits], keep, "dense"))
         if mode in ("hybrid", "sparse") and self.sparse is not None:
-            lists.append(self._ranked(self.sparse.search(query, n), keep, "bm25"))
+            lists.append(self._ranked(self.sparse.search(query, n, include_own=include_answers), keep, "bm25"))
         expand = mode == "graph" or (mode == "hybrid" and self.graph_weight > 0)
         if expand and self.graph is not None and vector is not None:
             seeds = [path for path, _ in list(_fuse(lists, self._weight, self.fusion))[: 3 * SEED_NOTES]]

@@ -48,3 +48,37 @@ def test_bad_config_is_a_clear_error(vault: Path, toml: str, match: str) -> None
     (vault / ".overlay" / "config.toml").write_text(toml)
     with pytest.raises(ConfigError, match=match):
         load_settings(vault)
+
+
+@pytest.mark.parametrize(("name", "value", "match"), [
+    ("fusion", "weighted", "fusion"),
+    ("flash_attn", "maybe", "flash_attn"),
+    ("answer_language", "de", "answer_language"),
+    ("ask_k", "0", "must be positive"),
+    ("chunk_overlap", "500", "chunk_overlap"),
+    ("audit_note", "../outside", "plain note name"),
+    ("audit_note", "Sub/Audit", "plain note name"),
+    ("audit_note", ".hidden", "plain note name"),
+])
+def test_values_that_cannot_work_are_refused(vault: Path, name: str, value: str, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        load_settings(vault, **{name: value})
+
+
+def test_set_flags_override_every_source(vault: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from overlay.cli import main
+
+    (vault / ".overlay").mkdir()
+    (vault / ".overlay" / "config.toml").write_text('answers_folder = "AI"\n')
+    monkeypatch.setenv("OVERLAY_ANSWERS_FOLDER", "FromEnv")
+    runner = CliRunner()
+    result = runner.invoke(main, ["doctor", "--json", "--vault", str(vault), "--set", "answers_folder=FromFlag",
+                                  "--set", "llm_url=http://127.0.0.1:9/v1"])
+    checks = {c["name"]: c for c in json.loads(result.output)["checks"]}
+    assert checks["answers folder"]["detail"].endswith("FromFlag")
+    bad = runner.invoke(main, ["status", "--vault", str(vault), "--set", "fusion"])
+    assert bad.exit_code == 1 and "NAME=VALUE" in bad.output

@@ -72,3 +72,26 @@ def test_a_symlink_squatting_on_the_name_is_not_followed(vault: Path, tmp_path: 
     os.symlink(target, vault / "Overlay" / "2026-11-23 q.md")
     path = write_answer(load_settings(vault), "q", "answer", when=WHEN)
     assert target.read_text(encoding="utf-8") == "keep" and path.name == "2026-11-23 q (2).md"
+
+
+def test_answer_notes_get_the_umask_mode(vault: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        path = write_answer(load_settings(vault), "Вопрос", "text\n", when=WHEN)
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_the_run_log_is_rotated_not_grown_forever(vault: Path, monkeypatch) -> None:
+    from overlay.answer import writeback
+
+    monkeypatch.setattr(writeback, "RUNS_MAX_BYTES", 2000)
+    settings = load_settings(vault)
+    for i in range(200):
+        writeback.log_run(settings, {"i": i, "question": "x" * 50})
+    logs = sorted(p.name for p in settings.state_dir.glob("runs*.jsonl"))
+    assert logs == ["runs.1.jsonl", "runs.2.jsonl", "runs.3.jsonl", "runs.jsonl"]
+    assert all((settings.state_dir / name).stat().st_size <= 2100 for name in logs)
+    last = (settings.state_dir / "runs.jsonl").read_text().splitlines()[-1]
+    assert '"i": 199' in last

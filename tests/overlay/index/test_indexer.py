@@ -215,7 +215,7 @@ def test_an_index_from_an_older_parser_is_reparsed_once_without_reembedding(vaul
     ix = fake_index(vault)
     ix.run()
     manifest = Manifest(ix.settings.manifest_path)
-    manifest.commit([], [], {"parser_version": 1})  # as an older overlay left it
+    manifest.commit([], [], {"index_version": "p1"})  # as an older overlay left it
     manifest.close()
     embedded = ix.embedder.embedded
     report = ix.run()

@@ -138,3 +138,25 @@ def test_audit_note_can_be_switched_off(vault: Path, fake_index) -> None:
     ix = fake_index(vault, audit_note="")
     ix.run()
     assert run(ix)["report_note"] is None and not (vault / "Overlay").exists()
+
+
+def test_a_users_note_with_broken_yaml_at_the_audit_path_is_left_alone(ix: FakeIndex) -> None:
+    broken = "---\ntags: [a, b\n---\nмои записи\n"
+    mine = write(ix.settings.vault, "Overlay/Vault audit.md", broken)
+    report = run(ix)  # must not abort at the end
+    assert report["report_note"] is None and mine.read_text(encoding="utf-8") == broken
+
+
+def test_a_corrupt_database_goes_aside_with_its_journal_files(ix: FakeIndex) -> None:
+    path = ix.settings.chunks_path
+    for suffix in ("-wal", "-shm"):
+        path.with_name(path.name + suffix).write_bytes(b"journal of the corrupt file")
+    path.write_bytes(b"not sqlite" * 200)
+    report = run(ix)
+    assert report["repaired"]["state_files_rebuilt"] == 1
+    aside = sorted(p.name for p in ix.settings.state_dir.glob("chunks.sqlite.corrupt-*"))
+    assert len(aside) == 3 and aside[1].endswith("-shm") and aside[2].endswith("-wal")
+    assert not path.with_name(path.name + "-wal").exists() or path.exists()  # no stray journal beside a new db
+    texts = ChunkStore(path)
+    assert texts.count() > 0  # rebuilt from the vault
+    texts.close()

@@ -76,3 +76,25 @@ def test_two_vaults_get_two_schedules(tmp_path: Path, bin_dir: Path) -> None:
 def test_a_bad_time_is_a_clear_error(vault: Path) -> None:
     with pytest.raises(ScheduleError, match="not a time of day"):
         plan(load_settings(vault), "25:00", use_systemd=False)
+
+
+def test_the_cron_line_hides_nothing(vault: Path) -> None:
+    line = plan(load_settings(vault), "03:30", use_systemd=False).cron_line
+    assert "/dev/null" not in line and "reindex --vault" in line and "--quiet" in line
+
+
+def test_install_says_what_it_chose_beside_a_watcher(vault: Path, bin_dir: Path, tmp_path: Path) -> None:
+    import json
+
+    settings = load_settings(vault)
+    settings.state_dir.mkdir(parents=True)
+    settings.watcher_status_path.write_text(json.dumps({"running": True, "pid": os.getpid()}))
+    said = cli("schedule", "install", "--cron", "--vault", str(vault))
+    assert "`overlay watch` is running for this vault" in said and "hands its job to the watcher" in said
+    settings.watcher_status_path.unlink()
+    units = tmp_path / "config" / "systemd" / "user"
+    units.mkdir(parents=True, exist_ok=True)
+    (units / "overlay-watch.service").write_text(
+        f"[Service]\nExecStart=/opt/overlay/.venv/bin/overlay watch --vault {vault}\n")
+    said = cli("schedule", "install", "--cron", "--vault", str(vault))
+    assert "a watcher service is installed (overlay-watch.service)" in said

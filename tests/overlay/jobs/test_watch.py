@@ -320,3 +320,134 @@ def test_an_asking_note_that_cannot_be_marked_is_answered_once_and_says_why(vaul
         assert run.watcher.health.answered == 1 and len(answers(vault)) == 1
         assert "not marked answered" in run.watcher.health.errors[-1]["reason"]
         assert path.read_text(encoding="utf-8") == broken  # the user's note is untouched
+
+
+class _Raising(FakeLLM):
+    def __init__(self, exc: Exception) -> None:
+        super().__init__()
+        self.exc = exc
+
+    def stream(self, messages, *, max_tokens: int, temperature: float):
+        raise self.exc
+
+
+def _once(real, exc: Exception):
+    """`real`, except that its first call raises `exc`."""
+    calls = {"n": 0}
+
+    def wrapped(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise exc
+        return real(*args, **kwargs)
+
+    return wrapped
+
+
+def test_no_exception_in_any_stage_stops_the_watcher(vault: Path, monkeypatch) -> None:
+    """Exceptions that are not overlay's own (a llama.cpp ValueError, a sqlite or Chroma error, a full disk) in
+    each stage: recorded in status.json with the path, and the loop goes on."""
+    import sqlite3
+
+    from overlay.jobs import handoff
+    from overlay.jobs import watch as watch_module
+
+    write(vault, "Сон.md", "# Сон\nВосемь часов сна.\n")
+    with Running(vault) as run:
+        w = run.watcher
+        w.recheck_s = 0.5
+        reasons = lambda: " | ".join(e["reason"] for e in read_health(run.fake.settings)["errors"])  # noqa: E731
+        w.indexer.run = _once(w.indexer.run, sqlite3.OperationalError("database disk image is malformed"))
+        write(vault, "A.md", "# A\nпервоеслово\n")
+        wait_for(lambda: "malformed" in reasons(), "the failed index run recorded")
+        wait_for(lambda: searchable(run, "первоеслово"), "the next index run after the back-off")
+
+        monkeypatch.setattr(triggers, "question_of", _once(triggers.question_of, KeyError("frontmatter")))
+        w._llm = _Raising(ValueError("Requested tokens (5000) exceed context window of 4096"))
+        write(vault, "Q.md", QUESTION)
+        wait_for(lambda: "exceed context window" in reasons(), "the failed answer recorded")
+        assert "KeyError" in reasons()
+        assert any(e["path"] == "Q.md" for e in read_health(run.fake.settings)["errors"])
+
+        monkeypatch.setattr(triggers, "mark_answered", _once(triggers.mark_answered, RuntimeError("lock")))
+        monkeypatch.setattr(handoff, "pending", _once(handoff.pending, PermissionError("requests/")))
+        monkeypatch.setattr(watch_module, "recorded_reindex", _once(watch_module.recorded_reindex,
+                                                                   MemoryError("nightly")))
+        w.next_nightly = time.time() - 1
+        w._llm = FakeLLM()
+        w._llm.default = "Восемь [^1]."
+        for item in w.pending.values():
+            item.not_before = 0.0
+        wait_for(lambda: w.health.answered == 1, "the question answered once the model works again", timeout=60)
+        wait_for(lambda: "not marked answered" in reasons() and "requests/" in reasons() and "nightly" in reasons(),
+                 "every injected failure recorded")
+        real_write = watch_module.write_atomic
+        monkeypatch.setattr(watch_module, "write_atomic", _once(real_write, OSError(28, "No space left on device")))
+        write(vault, "B.md", "# B\nпоследнееслово\n")
+        wait_for(lambda: searchable(run, "последнееслово"), "indexing to go on after all of it")
+        assert run.thread.is_alive()
+
+
+def test_reindex_while_the_watcher_runs_is_handed_to_it(vault: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from overlay import library
+    from overlay.cli import main
+
+    write(vault, "Сон.md", "# Сон\nВосемь часов сна. [[Нигде]]\n")
+    with Running(vault) as run:
+        result = CliRunner().invoke(main, ["reindex", "--json", "--vault", str(vault)])
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.output)
+        assert report["via"] == "watcher" and report["report_note"] == "Overlay/Vault audit.md"
+        assert (vault / "Overlay" / "Vault audit.md").is_file()
+        status = library.status(run.fake.settings)
+        assert status["nightly"]["ok"] and status["nightly"]["via"] == "watcher"
+    assert not list((run.fake.settings.requests_dir).iterdir())  # nothing left behind
+
+
+def test_a_failed_reindex_is_recorded_in_status_and_the_audit_note(vault: Path, monkeypatch) -> None:
+    from overlay import library
+    from overlay.jobs import reindex as reindex_module
+
+    write(vault, "Сон.md", "# Сон\nВосемь часов сна.\n")
+    fake = FakeIndex(load_settings(vault))
+    fake.run()
+
+    def broken(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(reindex_module, "reindex", broken)
+    outcome = reindex_module.reindex_now_or_hand_off(fake.settings)
+    assert not outcome["ok"] and "No space left" in outcome["error"]
+    assert "No space left" in library.status(fake.settings)["nightly"]["error"]
+    audit = (vault / "Overlay" / "Vault audit.md").read_text(encoding="utf-8")
+    assert "No space left on device" in audit and "failed: true" in audit
+
+
+def test_a_question_indexed_by_a_manual_index_is_answered_when_the_watcher_starts(vault: Path) -> None:
+    write(vault, "Сон.md", "# Сон\nВосемь часов сна.\n")
+    path = write(vault, "Q.md", QUESTION)
+    old = time.time() - 60
+    os.utime(path, (old, old))
+    FakeIndex(load_settings(vault)).run()  # `overlay index` while no watcher ran: the question sits in the index
+    with Running(vault) as run:
+        assert run.watcher.health.last_batch["new"] == 0  # nothing new for the watcher: it comes from the manifest
+        wait_for(lambda: run.watcher.health.answered == 1, "the answer")
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o664, 0o600])
+def test_marking_adds_two_lines_and_keeps_the_mode(vault: Path, mode: int) -> None:
+    text = ("---\n# мой комментарий\ntime: 12:30\nzip: 0123\ndone: yes\ntags: [a, b]\noverlay: ask\n---\n"
+            "Сколько часов сна нужно спортсмену?\n")
+    path = write(vault, "Q.md", text)
+    path.chmod(mode)
+    settings = load_settings(vault)
+    question = triggers.question_of(read_note(vault, "Q.md")[0], settings)
+    triggers.mark_answered(settings, question, "[[Overlay/2026-11-30 Q]]")
+    assert path.read_text(encoding="utf-8") == text.replace(
+        "overlay: ask\n", 'overlay: answered\n').replace("---\nСколько", 'overlay_answer: "[[Overlay/2026-11-30 Q]]"\n'
+                                                                     "---\nСколько")
+    assert path.stat().st_mode & 0o777 == mode

@@ -103,3 +103,21 @@ def test_several_matching_sections_of_one_note_outweigh_one_slightly_better_sect
     assert list(_note_evidence(fused, 0.0)) == list(fused)  # off: the fusion order as it was
     boosted = _note_evidence(fused, 0.6)
     assert boosted[("B.md", "one")] == pytest.approx(0.9 + 0.6 * 0.8) and boosted[("C.md", "")] == 0.5
+
+
+def test_hundreds_of_answer_notes_never_crowd_out_the_users_note(vault: Path, fake_index) -> None:
+    """300 answer notes repeat the question's words more often than the user's note does; candidates are fetched
+    before answer notes are dropped, so they must be kept apart before ranking, not filtered after."""
+    write(vault, "Сон.md", "# Сон\nСпортсмену нужно восемь часов сна. Мощность падает без сна.\n")
+    for i in range(300):
+        write(vault, f"Overlay/2026-11-{i:03d} Сон.md", "---\ntype: overlay-answer\n---\n"
+              f"Сколько часов сна нужно спортсмену? Сна, сна, часов сна: восемь часов сна спортсмену ({i}).\n")
+    ix = fake_index(vault)
+    ix.run()
+    retriever = ix.retriever()
+    query = "сколько часов сна нужно спортсмену"
+    for mode in ("dense", "sparse", "hybrid"):
+        results = retriever.search(query, 5, mode=mode)
+        assert results and results[0].path == "Сон.md", mode
+    with_answers = retriever.search(query, 5, mode="sparse", include_answers=True)
+    assert all(r.path.startswith("Overlay/") for r in with_answers)  # they do outrank it when asked for
