@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from graph import GraphFileError, LinkGraph
-from overlay.answer.llm import model_file
+from overlay.answer.llm import answer_mode, configured_model, model_file
 from overlay.errors import OverlayError
 from overlay.index.embedding import Embedder
 from overlay.settings import Settings
@@ -31,7 +31,8 @@ class Check:
 
 
 def run(settings: Settings) -> list[Check]:
-    steps: list[Callable[[Settings], Check]] = [_python, _llama, _model, _embedding, _state_dir, _index, _answers]
+    steps: list[Callable[[Settings], Check]] = [_python, _answer_mode, _llama, _model, _embedding, _state_dir, _index,
+                                                _answers]
     checks = []
     for step in steps:
         try:
@@ -48,6 +49,17 @@ def as_dicts(checks: list[Check]) -> list[dict[str, Any]]:
 def _python(_: Settings) -> Check:
     ok = sys.version_info >= (3, 11)
     return Check("python", ok, sys.version.split()[0], "" if ok else "use Python 3.11 or 3.12")
+
+
+def _answer_mode(settings: Settings) -> Check:
+    mode = answer_mode(settings)
+    if mode == "extractive":
+        why = "set so" if settings.answer_mode == "extractive" else "no model configured"
+        return Check("answer mode", True, f"extractive ({why}): `ask` quotes the notes' own sentences, no model runs",
+                     'for written answers: model_path = "/path/to/Qwen3-8B-Q4_K_M.gguf" (or llm_url = '
+                     '"http://127.0.0.1:8080/v1") in config.toml; model_path = "bundled" tries the pipeline with the '
+                     "tiny bundled model")
+    return Check("answer mode", True, f"llm: {configured_model(settings)} writes the answer, every claim checked")
 
 
 def _llama(settings: Settings) -> Check:

@@ -10,6 +10,7 @@ from overlay.index.embedding import Embedder, embedder_name
 from overlay.index.indexer import Indexer, IndexReport, Progress
 from overlay.jobs.reindex import last_run
 from overlay.jobs.watch_health import read_health
+from overlay.search.grouping import NoteResult, best_notes
 from overlay.search.reader import note_path, open_retriever
 from overlay.search.related import Related
 from overlay.search.related import related as find_related
@@ -49,9 +50,20 @@ def status(settings: Settings) -> dict[str, Any]:
 
 def search(settings: Settings, query: str, k: int = 10, *, mode: str = "hybrid", include_answers: bool = False,
            exclude: tuple[str, ...] = (), embedder: Embedder | None = None) -> list[SearchResult]:
+    """The k best note sections, flat."""
     retriever = open_retriever(settings, embedder)
     try:
         return retriever.search(query, k, mode=mode, include_answers=include_answers, exclude=exclude)
+    finally:
+        retriever.texts.close()
+
+
+def search_notes(settings: Settings, query: str, k: int = 10, *, mode: str = "hybrid",
+                 include_answers: bool = False, embedder: Embedder | None = None) -> list[NoteResult]:
+    """The k best notes, each with its best sections."""
+    retriever = open_retriever(settings, embedder)
+    try:
+        return best_notes(retriever, query, k, mode=mode, include_answers=include_answers)
     finally:
         retriever.texts.close()
 

@@ -31,7 +31,8 @@ class Settings:
     fusion: str = "relative"  # how hybrid search fuses its lists: "relative" (scores scaled 0..1) or "rrf" (ranks)
     note_evidence: float = 0.6  # hybrid: a section gains this × its note's two best other sections; 0 = off
     # ---- answering (`overlay ask`, `overlay watch`) ----
-    model_path: str | None = None  # a GGUF file; None = the bundled SmolLM2-135M smoke-test model
+    answer_mode: str = "auto"  # "auto" (llm when model_path or llm_url is set, else extractive), "llm", "extractive"
+    model_path: str | None = None  # a GGUF file; "bundled" = the SmolLM2-135M smoke-test model (also llm's default)
     llm_url: str | None = None  # an OpenAI-compatible server ("http://127.0.0.1:8080/v1") instead of in-process
     llm_model: str = "local"  # the model name sent to that server
     llm_api_key: str | None = None  # sent as a Bearer token to that server, if it wants one
@@ -112,6 +113,7 @@ CHOICES = {
     "fusion": ("relative", "rrf"),
     "flash_attn": ("auto", "on", "off"),
     "answer_language": ("auto", "ru", "en"),
+    "answer_mode": ("auto", "llm", "extractive"),
 }
 POSITIVE = ("embedding_batch", "max_file_bytes", "chunk_tokens", "n_ctx", "max_answer_tokens", "ask_k")
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import frontmatter
@@ -19,6 +21,9 @@ from overlay.index.embedding import Embedder
 from overlay.search.reader import note_path, open_retriever
 from overlay.search.retrieval import Retriever
 from overlay.settings import Settings
+from vault_sync import read_note, write_atomic
+from vault_sync.frontmatter_edit import FrontmatterEditError, set_keys
+from vault_sync.markdown import WIKILINK
 
 
 @dataclass
@@ -28,6 +33,7 @@ class AskResult:
     note_path: str | None
     run_id: str
     removed_at_write: list[str]
+    refreshed: str | None = None  # `ask --refresh`: "in place", or "as a new note" (the old one was edited)
 
     @property
     def answer(self) -> str:
@@ -41,19 +47,23 @@ class AskResult:
             "note_path": self.note_path,
             "checks": {"citations_total": v.citations_total, "citations_valid": v.citations_valid,
                        "links_total": v.links_total, "links_resolved": v.links_resolved, "revised": d.revised,
-                       "removed": [r for s in d.sections for r in s.removed] + self.removed_at_write},
+                       "removed": [r for s in d.sections for r in s.removed] + self.removed_at_write,
+                       "echo_removed": len(v.echoes), "cited_sentences": v.cited_sentences,
+                       "supported": v.supported},
+            "distinct_notes": len({s.path for s in d.sources}),
             "timings": d.timings.as_dict(),
             "model": d.model,
             "language": d.lang,
             "run_id": self.run_id,
+            **({"refreshed": self.refreshed} if self.refreshed else {}),
         }
 
 
 def ask(settings: Settings, question: str, *, k: int | None = None, write: bool = True,
-        asked_from: str | None = None, llm: LLM | None = None, embedder: Embedder | None = None,
+        asked_from: str | None = None, llm: LLM | Callable[[], LLM] | None = None, embedder: Embedder | None = None,
         on_event: Event | None = None, retriever: Retriever | None = None,
         before_write: Callable[[], None] | None = None, title: str | None = None,
-        run_id: str | None = None) -> AskResult:
+        run_id: str | None = None, log: bool = True) -> AskResult:
     """`retriever` and `llm` are opened from settings unless given (a watcher keeps both warm). `before_write` may
     raise to cancel the note at the last moment (the watcher: the asking note changed while the model wrote).
     `title` names the answer note (default: the question; the watcher passes the asking note's title). `run_id` is
@@ -92,7 +102,8 @@ def ask(settings: Settings, question: str, *, k: int | None = None, write: bool 
     path = writeback.write_answer(settings, title or question, text, when=created) if write else None
     result = AskResult(draft, text, writeback.vault_relative(settings, path) if path else None, run_id,
                        [f"[[{t}]]" for t in dangling])
-    writeback.log_run(settings, _run_record(result, created))
+    if log:
+        writeback.log_run(settings, _run_record(result, created))
     return result
 
 
@@ -106,3 +117,54 @@ def _run_record(result: AskResult, created: datetime) -> dict[str, Any]:
     return {"time": created.isoformat(timespec="seconds"), "question": result.draft.question,
             "asked_from": result.draft.asked_from, **data}
 
+
+
+def refresh(settings: Settings, note: str, *, k: int | None = None, llm: LLM | Callable[[], LLM] | None = None,
+            embedder: Embedder | None = None, on_event: Event | None = None,
+            retriever: Retriever | None = None) -> AskResult:
+    """Answer an answer note's question again. The note is replaced (atomically) when nobody edited it since overlay
+    wrote it; otherwise the new answer is a new note, and the old one gains `superseded_by: "[[new]]"` (two lines of
+    its frontmatter, nothing else)."""
+    own = retriever is None
+    retriever = retriever or open_retriever(settings, embedder)
+    try:
+        path = note_path(retriever, note)
+        before = (settings.vault / path).read_bytes()
+        meta = read_note(settings.vault, path)[0].frontmatter
+        if meta.get("type") != "overlay-answer" or not str(meta.get("question", "")).strip():
+            raise OverlayError(f"{path} is not an answer note overlay wrote (no `type: overlay-answer` and question)",
+                               hint="give the path of a note in the answers folder")
+        origin = _asked_from(retriever, meta, path)
+        result = ask(settings, str(meta["question"]), k=k, write=False, asked_from=origin, llm=llm,
+                     on_event=on_event, retriever=retriever, log=False)
+    finally:
+        if own:
+            retriever.texts.close()
+    created = datetime.now().astimezone()
+    with writeback.vault_writes(settings):
+        target = settings.vault / path
+        current = target.read_bytes()
+        if current == before and note_format.untouched(current.decode("utf-8", "replace")):
+            write_atomic(target, result.note_text)  # the note keeps its mode
+            result.note_path, result.refreshed = path, "in place"
+        else:
+            new = writeback.write_answer(settings, str(meta["question"]), result.note_text, when=created, locked=True)
+            result.note_path, result.refreshed = writeback.vault_relative(settings, new), "as a new note"
+            _point_to(target, current, result.note_path)
+    writeback.log_run(settings, _run_record(result, created))
+    return result
+
+
+def _asked_from(retriever: Retriever, meta: dict[str, Any], path: str) -> str | None:
+    match = WIKILINK.search(str(meta.get("asked_from") or ""))
+    if not match:
+        return None
+    resolution = retriever.graph.resolver.resolve(match.group(2).split("|")[0].split("#")[0], path)
+    return resolution.path
+
+
+def _point_to(old: Path, text: bytes, new_path: str) -> None:
+    """The edited old answer links to its successor, if its frontmatter can take two more lines safely."""
+    with contextlib.suppress(UnicodeDecodeError, FrontmatterEditError):
+        updated = set_keys(text.decode("utf-8"), {"superseded_by": f"[[{new_path.removesuffix('.md')}]]"})
+        write_atomic(old, updated.encode("utf-8"))

@@ -53,8 +53,20 @@ def bundled_model_path() -> Path:
     return found[0]
 
 
+BUNDLED = "bundled"
+
+
+def answer_mode(settings: Settings, *, model_given: bool = False) -> str:
+    """"llm" or "extractive". `auto` answers with a model only when one is configured (or handed in): the bundled
+    135M model is a smoke test that cannot write Russian, so a new user gets quoted sentences, not gibberish."""
+    if settings.answer_mode != "auto":
+        return settings.answer_mode
+    return "llm" if model_given or settings.model_path or settings.llm_url else "extractive"
+
+
 def model_file(settings: Settings) -> Path:
-    path = Path(settings.model_path).expanduser() if settings.model_path else bundled_model_path()
+    bundled = not settings.model_path or settings.model_path.strip().lower() == BUNDLED
+    path = bundled_model_path() if bundled else Path(settings.model_path).expanduser()
     if not path.is_file():
         raise LLMError(f"model file not found: {path}", hint="set model_path (config.toml or OVERLAY_MODEL_PATH)")
     return path
@@ -64,7 +76,9 @@ def configured_model(settings: Settings) -> str:
     """The model's name as answer notes record it, known without loading anything."""
     if settings.llm_url:
         return f"{settings.llm_model}@{settings.llm_url}"
-    return Path(settings.model_path).name if settings.model_path else "SmolLM2-135M-Instruct.Q4_1.gguf (bundled)"
+    if not settings.model_path or settings.model_path.strip().lower() == BUNDLED:
+        return "SmolLM2-135M-Instruct.Q4_1.gguf (bundled)"
+    return Path(settings.model_path).name
 
 
 def make_llm(settings: Settings) -> LLM:

@@ -13,10 +13,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import prompts
+from overlay.answer import extractive, support
 from overlay.answer import sources as source_list
-from overlay.answer.checks import Verdict, normalise_citations, strip_failures, verify
-from overlay.answer.llm import LLM, Message, ThinkingStream, configured_model, question_language, split_thinking
+from overlay.answer.checks import Verdict, echoes, normalise_citations, strip_failures, verify
+from overlay.answer.llm import (
+    LLM,
+    Message,
+    ThinkingStream,
+    answer_mode,
+    configured_model,
+    question_language,
+    split_thinking,
+)
 from overlay.answer.sources import Source
+from overlay.answer.support import SupportChecker
 from overlay.errors import LLMError
 from overlay.search.retrieval import Retriever
 from overlay.settings import Settings
@@ -70,11 +80,14 @@ class Draft:
 
 class Asker:
     def __init__(self, settings: Settings, retriever: Retriever, llm: LLM | Callable[[], LLM],
-                 on_event: Event | None = None) -> None:
+                 on_event: Event | None = None, mode: str | None = None) -> None:
         """`llm` may be a factory: it is called only when there is something to answer from (a 32B model is not
-        loaded to say that the notes hold nothing on the question)."""
+        loaded to say that the notes hold nothing on the question). `mode`: "llm" or "extractive" (default: what
+        the settings say, a model handed in counting as configured)."""
         self.settings, self.retriever = settings, retriever
         self._llm = llm
+        self.mode = mode or answer_mode(settings, model_given=isinstance(llm, LLM))
+        self._support: SupportChecker | None = None  # made per answer, once its sources are known
         self.emit: Event = on_event or (lambda _kind, _payload: None)
 
     def draft(self, question: str, *, k: int | None = None, asked_from: str | None = None,
@@ -86,8 +99,14 @@ class Asker:
                                    min_similarity=self.settings.min_similarity,
                                    exclude={*exclude, *([asked_from] if asked_from else [])})
         timings.retrieve_s = time.perf_counter() - started
-        draft = Draft(question, lang, configured_model(self.settings), [], [], Verdict(), timings, asked_from)
-        if found:
+        draft = Draft(question, lang, "extractive" if self.mode == "extractive" else configured_model(self.settings),
+                      [], [], Verdict(), timings, asked_from)
+        if found and self.mode == "extractive":
+            draft.model = "extractive"
+            draft.sources = found
+            self.emit("sources", str(len(found)))
+            draft.sections.append(self._extract(draft, resolves))
+        elif found:
             draft.model = self.llm.name
             draft.sources = source_list.fit(found, self._source_budget(question, lang), self.llm.count_tokens)
             if not draft.sources:
@@ -100,20 +119,32 @@ class Asker:
         timings.total_s = time.perf_counter() - started
         return draft
 
+    def _extract(self, draft: Draft, resolves: Callable[[str], bool]) -> Section:
+        """The extractive answer: quoted source sentences, each cited; verbatim, so every citation is supported."""
+        title = prompts.table("sections.toml")[draft.lang]["extractive_title"]
+        self.emit("section", title)
+        text = extractive.render(extractive.select(draft.question, draft.sources, self.retriever.embedder),
+                                 draft.sources)
+        self.emit("text", text)
+        verdict = verify(text, len(draft.sources), resolves)
+        verdict.cited_sentences = verdict.supported = len(support.claims(text))
+        draft.verdict.add(verdict)
+        return Section(title, text)
+
     # ---- one section --------------------------------------------------------------------------------------------
     def _section(self, draft: Draft, spec: dict[str, str], resolves: Callable[[str], bool]) -> Section:
         section = Section(spec["title"])
         self.emit("section", section.title)
+        task = prompts.render(f"task.{draft.lang}.md", sources=source_list.render(draft.sources),
+                              question=draft.question, title=spec["title"], ask=spec["ask"], switch=self._switch())
         messages = [{"role": "system", "content": prompts.text(f"system.{draft.lang}.md")},
-                    {"role": "user", "content": prompts.render(
-                        f"task.{draft.lang}.md", sources=source_list.render(draft.sources),
-                        question=draft.question, title=spec["title"], ask=spec["ask"], switch=self._switch())}]
+                    {"role": "user", "content": task}]
         text, thinking = self.generate(messages, draft.timings)
         if not text.strip() and thinking and self.settings.thinking:
             # the reasoning used up max_answer_tokens (Qwen3 thinks at length): ask once more without thinking
             messages[-1] = {**messages[-1], "content": messages[-1]["content"] + " /no_think"}
             text, _ = self.generate(messages, draft.timings)
-        verdict = verify(text, len(draft.sources), resolves)
+        verdict = self._review(text, draft, resolves)
         if not verdict.ok:
             section.revised = True
             self.emit("revise", section.title)
@@ -121,12 +152,35 @@ class Asker:
                          {"role": "user", "content": self._revision(draft, spec["title"], verdict)}]
             text, more = self.generate(messages, draft.timings)
             thinking = "\n\n".join(t for t in (thinking, more) if t)
-            verdict = verify(text, len(draft.sources), resolves)
+            verdict = self._review(text, draft, resolves)
         draft.verdict.add(verdict)
-        section.removed = [f"[^{n}]" for n in verdict.bad_citations] + [f"[[{t}]]" for t in verdict.bad_links]
+        section.removed = ([f"[^{n}]" for n in verdict.bad_citations] + [f"[[{t}]]" for t in verdict.bad_links]
+                           + [f"echo: {e}" for e in verdict.echoes]
+                           + [f"unsupported [^{n}]: {s}" for s, n in verdict.unsupported])
         section.text = strip_failures(text, verdict) if not verdict.ok else text
         section.thinking = thinking
         return section
+
+    def _review(self, text: str, draft: Draft, resolves: Callable[[str], bool]) -> Verdict:
+        """Citations and links (checks.verify), echoes of the prompt, and support of each citation by its source."""
+        verdict = verify(text, len(draft.sources), resolves)
+        verdict.echoes = echoes(text, self._prompt_text(draft))
+        if self._support is None:
+            self._support = SupportChecker(self.retriever.embedder, {s.n: s.text for s in draft.sources})
+        judged = self._support.judge(text)
+        verdict.cited_sentences = len(judged)
+        verdict.supported = sum(claim.holds for claim in judged)
+        verdict.unsupported = [(claim.sentence.text, n) for claim in judged for n in claim.unsupported]
+        return verdict
+
+    def _prompt_text(self, draft: Draft) -> str:
+        """Everything the model was told except the sources (quoting a source is allowed, quoting orders is not)."""
+        words = prompts.table("sections.toml")[draft.lang]
+        specs = words["sections"]
+        parts = [prompts.text(f"system.{draft.lang}.md"), prompts.text(f"revise.{draft.lang}.md"),
+                 prompts.text(f"task.{draft.lang}.md").replace("$sources", ""), draft.question,
+                 f"{words['question_label']}: {draft.question}", *(s["ask"] for s in specs)]
+        return "\n".join(parts)
 
     def generate(self, messages: list[Message], timings: Timings) -> tuple[str, str]:
         """(answer, thinking) of one streamed call; counts tokens and times."""
@@ -172,6 +226,8 @@ class Asker:
         problems = [prompts.fill(words["bad_citation"], n=n, total=total)
                     for n in verdict.bad_citations]
         problems += [prompts.fill(words["bad_link"], target=t) for t in verdict.bad_links]
+        problems += [prompts.fill(words["echo"], sentence=e) for e in verdict.echoes]
+        problems += [prompts.fill(words["unsupported"], sentence=s, n=n) for s, n in verdict.unsupported]
         return prompts.render(f"revise.{draft.lang}.md", problems="\n".join(f"- {p}" for p in problems),
                               title=title, n=total, switch=self._switch())
 

@@ -4,6 +4,7 @@ reasoning trace in a folded `> [!thinking]-` callout. Every link in it is built 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -12,13 +13,14 @@ import frontmatter
 
 import prompts
 from graph import LinkResolver
-from overlay.answer.checks import cited_sources, link_target, renumber, strip_failures, verify
+from overlay.answer.checks import cited_sources, inert, link_target, renumber, strip_failures, verify
 from overlay.answer.loop import Draft
 from overlay.answer.sources import Source
 from overlay.search.retrieval import snippet
 from vault_sync.markdown import LINK_UNSAFE, WIKILINK
 
-RELATED_FALLBACK = 3  # a section that cites nothing lists the best sources, so the reader can still follow up
+HASH_CHARS = 12  # of a source chunk's sha1 kept in `built_from`
+_FINGERPRINT = re.compile(r"^fingerprint: ('[^'\n]*'|\S*)[ \t]*$", re.MULTILINE)
 _HEADING_UNSAFE = re.compile(r"[#|^\[\]:%\\]")  # Obsidian rewrites these in heading links: link the note instead
 
 
@@ -45,11 +47,17 @@ def render(draft: Draft, links: Links, *, created: datetime, run_id: str) -> str
     question = f"**{words['question_label']}:** {_inline(draft.question, links)}"
     parts: list[str] = [] if draft.sources else [words["no_sources"]]
     by_n = {s.n: s for s in draft.sources}
+    cited_anywhere: set[int] = set()
     for section in draft.sections:
-        cited = [n for n in cited_sources(section.text) if n in by_n]
-        cited = cited or [s.n for s in draft.sources[:RELATED_FALLBACK]]
-        items = "\n".join(f"- {links.to(by_n[n].path)} — {_why(by_n[n], words, links)} [^{n}]." for n in cited)
-        parts.append(f"### {section.title}\n\n{_prose(section.text)}\n\n{words['related_label']}\n\n{items}")
+        cited = [n for n in cited_sources(section.text) if n in by_n]  # this part's own sources, none repeated
+        cited_anywhere.update(cited)
+        part = f"### {section.title}\n\n{_prose(section.text)}"
+        if cited:
+            part += f"\n\n{words['related_label']}\n\n{_related(cited, by_n, words, links)}"
+        parts.append(part)
+    uncited = [s.n for s in draft.sources if s.n not in cited_anywhere]
+    if uncited and draft.sections:
+        parts.append(f"{words['other_sources_label']}\n\n{_related(uncited, by_n, words, links)}")
     body = question + "\n\n" + "\n\n---\n\n".join(parts)
     used = cited_sources(body)
     order = {n: i for i, n in enumerate(used, start=1)}
@@ -65,8 +73,29 @@ def render(draft: Draft, links: Links, *, created: datetime, run_id: str) -> str
     if draft.asked_from:
         meta["asked_from"] = links.to(draft.asked_from)
     meta |= {"created": created.isoformat(timespec="seconds"), "model": draft.model, "language": draft.lang,
-             "sources": [links.to(by_n[n].path, by_n[n].heading) for n in used], "run_id": run_id}
-    return frontmatter.dumps(frontmatter.Post(body + "\n", **meta), sort_keys=False) + "\n"
+             "sources": [links.to(by_n[n].path, by_n[n].heading) for n in used],
+             "built_from": [by_n[n].text_hash[:HASH_CHARS] for n in used], "run_id": run_id, "fingerprint": ""}
+    return stamp(frontmatter.dumps(frontmatter.Post(body + "\n", **meta), sort_keys=False) + "\n")
+
+
+def stamp(text: str) -> str:
+    """Put the note's own fingerprint in its `fingerprint:` line: the sha256 of the note with that value empty. A
+    note whose fingerprint still matches was not edited since overlay wrote it (`ask --refresh` may replace it)."""
+    return _FINGERPRINT.sub(f"fingerprint: {_digest(text)}", text, count=1)
+
+
+def untouched(text: str) -> bool:
+    match = _FINGERPRINT.search(text)
+    return bool(match) and match.group(1) == _digest(text)
+
+
+def _digest(text: str) -> str:
+    blank = _FINGERPRINT.sub("fingerprint: ''", text, count=1)
+    return hashlib.sha256(blank.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _related(numbers: list[int], by_n: dict[int, Source], words: dict[str, str], links: Links) -> str:
+    return "\n".join(f"- {links.to(by_n[n].path)} — {_why(by_n[n], words, links)} [^{n}]." for n in numbers)
 
 
 def _why(source: Source, words: dict[str, str], links: Links) -> str:
@@ -81,18 +110,8 @@ def _why(source: Source, words: dict[str, str], links: Links) -> str:
             other = why.split(" ", 2)[2]
             reasons.append(prompts.fill(words[key], link=links.to(other)))
     where = prompts.fill(words["why_section"], heading=source.heading) + ": " if source.heading else ""
-    quote = _plain(snippet(source.text, 160))
+    quote = inert(snippet(source.text, 160))
     return f"{where}«{quote}»" + (f" ({'; '.join(reasons)})" if reasons else "")
-
-
-def _plain(text: str) -> str:
-    """A quote from a user's note, made inert: its links become text (they may dangle), embeds, footnote marks and
-    tags go, so the answer note adds no links or tags of its own beyond those we check."""
-    text = re.sub(r"!\[\[[^\]]*\]\]", "", text)
-    text = WIKILINK.sub(lambda m: (m.group(2).split("|", 1)[-1] if "|" in m.group(2)
-                                   else link_target(m.group(2)).split("#", 1)[0]), text)
-    text = re.sub(r"\[\^[^\]]*\]", "", text).replace("**", "").replace("__", "")
-    return re.sub(r"(?<![\w/])#(?=\w)", "", text).replace("«", "“").replace("»", "”").strip()
 
 
 def _prose(text: str) -> str:

@@ -3,6 +3,7 @@ valid on Windows, macOS and Linux, created atomically and never over an existing
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -53,11 +54,12 @@ def answers_dir(settings: Settings) -> Path:
     return target
 
 
-def write_answer(settings: Settings, title: str, text: str, *, when: datetime) -> Path:
-    """Create `<answers>/<date> <title>.md`; when taken, `… (2).md` and so on. Returns the vault-relative path."""
+def write_answer(settings: Settings, title: str, text: str, *, when: datetime, locked: bool = False) -> Path:
+    """Create `<answers>/<date> <title>.md`; when taken, `… (2).md` and so on. Returns the path. `locked`: the
+    caller already holds the vault lock."""
     folder = answers_dir(settings)
     stem = f"{when:%Y-%m-%d} {safe_title(title)}"
-    with vault_writes(settings):
+    with contextlib.nullcontext() if locked else vault_writes(settings):
         for n in range(1, MAX_TRIES + 1):
             path = folder / (f"{stem}.md" if n == 1 else f"{stem} ({n}).md")
             try:

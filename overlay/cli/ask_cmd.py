@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import click
 from rich.live import Live
 from rich.markdown import Markdown
 from rich.table import Table
 
-from overlay.answer.ask import AskResult, ask
+from overlay.answer.ask import AskResult, ask, refresh
 from overlay.cli import emit_json, err, main, out, vault_options
+from overlay.errors import OverlayError
 from overlay.settings import Settings
 
 
@@ -32,27 +35,41 @@ class LiveAnswer:
             err.print(f"[yellow]revising “{payload}”: some citations or links did not check out[/]")
             self.text += "\n\n*(revising…)*\n\n"
         elif kind == "sources":
-            err.print(f"[dim]{payload} sources found; generating…[/]")
+            err.print(f"[dim]{payload} sources found; answering…[/]")
         self.live.update(Markdown(self.text))
 
 
 @main.command("ask")
-@click.argument("question")
+@click.argument("question", required=False)
 @click.option("--k", default=None, type=click.IntRange(1, 50), help="Note sections given as sources (default: ask_k).")
 @click.option("--no-write", is_flag=True, help="Print the answer only; write no note.")
 @click.option("--from", "asked_from", default=None, metavar="NOTE",
               help="The note the question comes from: linked as asked_from, left out of its sources.")
 @click.option("--thinking", "show_thinking", is_flag=True, help="Show the model's reasoning while it streams.")
+@click.option("--extractive", is_flag=True, help="Quote the notes' own sentences; no model runs (answer_mode).")
+@click.option("--refresh", "refresh_note", default=None, metavar="NOTE",
+              help="Answer an answer note's question again: in place if you have not edited it, else as a new note.")
 @vault_options
-def ask_command(settings: Settings, as_json: bool, question: str, k: int | None, no_write: bool,
-                asked_from: str | None, show_thinking: bool) -> None:
+def ask_command(settings: Settings, as_json: bool, question: str | None, k: int | None, no_write: bool,
+                asked_from: str | None, show_thinking: bool, extractive: bool, refresh_note: str | None) -> None:
     """Answer QUESTION from the vault's notes, with checked [[links]], and write it as a new note."""
+    if extractive:
+        settings = dataclasses.replace(settings, answer_mode="extractive")
+    if bool(question) == bool(refresh_note):
+        raise OverlayError("give a QUESTION, or --refresh NOTE (an answer note to answer again), not both",
+                           hint='overlay ask "Сколько часов сна нужно?"  or  overlay ask --refresh "Overlay/…"')
+
+    def run(on_event=None) -> AskResult:
+        if refresh_note:
+            return refresh(settings, refresh_note, k=k, on_event=on_event)
+        return ask(settings, question, k=k, write=not no_write, asked_from=asked_from, on_event=on_event)
+
     if as_json:
-        emit_json(ask(settings, question, k=k, write=not no_write, asked_from=asked_from).as_dict())
+        emit_json(run().as_dict())
         return
     live = LiveAnswer(show_thinking)
     with live.live:
-        result = ask(settings, question, k=k, write=not no_write, asked_from=asked_from, on_event=live)
+        result = run(live)
     render(result)
 
 
@@ -66,7 +83,8 @@ def render(result: AskResult) -> None:
         out.print(table)
     data = result.as_dict()
     checks, timings = data["checks"], data["timings"]
-    out.print(f"citations {checks['citations_valid']}/{checks['citations_total']} valid, "
+    out.print(f"{data['distinct_notes']} notes; citations {checks['citations_valid']}/{checks['citations_total']} "
+              f"valid, {checks['supported']}/{checks['cited_sentences']} cited sentences supported, "
               f"links {checks['links_resolved']}/{checks['links_total']} resolved, "
               f"{checks['revised']} section(s) revised"
               + (f", removed: {', '.join(checks['removed'])}" if checks["removed"] else ""), highlight=False)
@@ -74,4 +92,5 @@ def render(result: AskResult) -> None:
         out.print(f"[dim]{data['model']}: {timings['gen_tokens']} tokens at {timings['gen_tok_s']} tok/s, "
                   f"first token {timings['ttft_s']} s, retrieval {timings['retrieve_s']} s[/]", highlight=False)
     if result.note_path:
-        out.print(f"[green]wrote[/] {result.note_path}", highlight=False)
+        how = f" ({result.refreshed})" if result.refreshed else ""
+        out.print(f"[green]wrote[/] {result.note_path}{how}", highlight=False)

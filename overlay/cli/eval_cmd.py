@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,8 @@ import click
 from rich.table import Table
 
 from overlay import library
+from overlay.answer.ask import ask
+from overlay.answer.evaluation import evaluate as evaluate_answers
 from overlay.cli import emit_json, main, out, vault_options
 from overlay.search.evaluation import Question, evaluate, links_as_labels, load_questions
 from overlay.search.retrieval import MODES
@@ -71,3 +74,37 @@ def links_command(settings: Settings, as_json: bool, k: int, mode: str, limit: i
     if not questions:
         raise click.ClickException("no note links to another note with enough text to make a question")
     _render({"mode": mode, **_run(settings, questions, k, mode)}, as_json)
+
+
+@eval_group.command("answers")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--k", default=None, type=click.IntRange(1, 50), help="Sources per answer (default: ask_k).")
+@click.option("--extractive", is_flag=True, help="Score the extractive mode (no model runs).")
+@click.option("--limit", default=None, type=click.IntRange(1, 100_000), help="Only the first N questions.")
+@vault_options
+def answers_command(settings: Settings, as_json: bool, file: Path, k: int | None, extractive: bool,
+                    limit: int | None) -> None:
+    """Score whole answers on FILE.jsonl: gold note among the sources, distinct notes, citations, support, echoes,
+    language and the share of `answer_facts` stated. Writes no notes."""
+    if extractive:
+        settings = dataclasses.replace(settings, answer_mode="extractive")
+    questions = load_questions(file)[:limit]
+    retriever = library.open_retriever(settings)
+    try:
+        result = evaluate_answers(questions, lambda q: ask(settings, q.question, k=k, write=False, log=False,
+                                                           retriever=retriever))
+    finally:
+        retriever.texts.close()
+    if as_json:
+        emit_json(result)
+        return
+    table = Table("group", "n", *ANSWER_COLUMNS, title=f"answers by {result['model']}")
+    rows = [("all", result), *(("kind " + key, v) for key, v in result["by_kind"].items()),
+            *(("lang " + key, v) for key, v in result["by_lang"].items())]
+    for name, m in rows:
+        table.add_row(name, str(m["n"]), *("–" if m[c] is None else f"{m[c]:.2f}" for c in ANSWER_COLUMNS))
+    out.print(table)
+
+
+ANSWER_COLUMNS = ("gold_in_sources", "distinct_notes", "facts", "supported", "citations_valid", "links_resolved",
+                  "echo_removed", "language_match", "seconds")

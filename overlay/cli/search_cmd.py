@@ -13,14 +13,20 @@ from overlay.settings import Settings
 
 @main.command("search")
 @click.argument("query")
-@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 200), help="Number of results.")
+@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 200), help="Number of notes (or sections).")
 @click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True,
               help="dense (meaning), sparse (BM25 words), graph (notes linked to the best hits), or all fused.")
+@click.option("--sections", "flat", is_flag=True, help="One row per note section instead of one per note.")
 @click.option("--include-answers", is_flag=True, help="Also search the overlay's own answer notes.")
 @vault_options
-def search_command(settings: Settings, as_json: bool, query: str, k: int, mode: str, include_answers: bool) -> None:
-    """Find the note sections that answer QUERY (Russian or English)."""
-    results = [r.as_dict() for r in library.search(settings, query, k, mode=mode, include_answers=include_answers)]
+def search_command(settings: Settings, as_json: bool, query: str, k: int, mode: str, flat: bool,
+                   include_answers: bool) -> None:
+    """Find the notes (and their sections) that answer QUERY (Russian or English)."""
+    if flat:
+        results = [r.as_dict() for r in library.search(settings, query, k, mode=mode, include_answers=include_answers)]
+    else:
+        results = [n.as_dict() for n in library.search_notes(settings, query, k, mode=mode,
+                                                             include_answers=include_answers)]
     if as_json:
         emit_json(results)
         return
@@ -29,8 +35,9 @@ def search_command(settings: Settings, as_json: bool, query: str, k: int, mode: 
         return
     table = Table("score", "note", "snippet", "why", show_lines=True)
     for r in results:
-        where = r["path"] + (f" › {r['heading']}" if r["heading"] else "")
-        table.add_row(f"{r['score']:.4f}", where, r["snippet"], "\n".join(r["why"]))
+        for i, section in enumerate(r.get("sections") or [r]):
+            where = (r["path"] if i == 0 else "") + (f" › {section['heading']}" if section["heading"] else "")
+            table.add_row(f"{section['score']:.4f}", where, section["snippet"], "\n".join(section["why"]))
     out.print(table)
 
 

@@ -107,7 +107,7 @@ class _Render:
                      w["size_line"], notes=counts["notes"], chunks=counts["chunks"], links=stats["links"],
                      unresolved=stats["unresolved_links"], seconds=round(reindex["seconds"], 1)),
                  self._repairs(reindex), self._changes(index), self._unresolved(), self._ambiguous(),
-                 self._orphans(), self._skipped(skipped)]
+                 self._orphans(), self._stale(reindex.get("stale_answers", [])), self._skipped(skipped)]
         meta = {"type": AUDIT_TYPE, "updated": datetime.now().astimezone().isoformat(timespec="seconds")}
         body = f"# {w['title']}\n\n" + "\n\n".join(parts) + "\n"
         return frontmatter.dumps(frontmatter.Post(body, **meta), sort_keys=False) + "\n"
@@ -168,9 +168,25 @@ class _Render:
                 linked.update((source, target))
         return self._listing(self.w["orphans"], [self.link(p) for p in sorted(notes - linked)])
 
+    def _stale(self, answers: list[dict[str, Any]]) -> str:
+        """Answer notes whose sources changed or vanished, with the command that answers them again."""
+        lines = []
+        for answer in answers:
+            parts = [prompts.fill(self.w[f"stale_{kind}"], sources=", ".join(_inert(s) for s in answer[kind]))
+                     for kind in ("changed", "vanished") if answer[kind]]
+            refresh = f'`overlay ask --refresh "{answer["path"]}"`'
+            lines.append(f"{self.link(answer['path'])} — {'; '.join(parts)}; {refresh}")
+        return self._listing(self.w["stale"], lines)
+
     def _skipped(self, rows: list[dict[str, str]]) -> str:
         """Unreadable files (as code: they are not notes), then notes read with a caveat (as links)."""
         skipped = [f"`{r['path']}` — {r['reason']}" for r in rows if "warning" not in r]
         caveats = [f"{self.link(r['path'])} — {r['reason']}" for r in rows if "warning" in r]
         return (self._listing(self.w["skipped"], skipped) + "\n\n"
                 + self._listing(self.w["caveats"], caveats))
+
+
+def _inert(link: str) -> str:
+    """A source as the answer note links it, shown as code: it may be gone, and the audit note links only what
+    resolves."""
+    return f"`{link.replace('`', '')}`"

@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graph import GraphFileError, LinkGraph
+from overlay.answer.staleness import stale_answers
 from overlay.index.bm25 import SparseIndex
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.indexer import Indexer, Progress, graph_stamp
+from overlay.index.note_kinds import OWN
 from overlay.jobs import handoff
 from overlay.jobs.audit_note import write_audit_note, write_failure_note
 from overlay.lock import holder, writer_lock
@@ -36,12 +38,13 @@ class ReindexReport:
     report_note: str | None = None
     messages: list[str] = field(default_factory=list)  # what was found broken, in words
     index: dict[str, Any] = field(default_factory=dict)
+    stale_answers: list[dict[str, Any]] = field(default_factory=list)  # answer notes whose sources changed
 
     def as_dict(self) -> dict[str, Any]:
         repaired = {k: self.repaired.get(k, 0) for k in REPAIR_KINDS}
         return {"checked": self.checked, "repaired": repaired, "reembedded": self.reembedded,
                 "seconds": round(self.seconds, 3), "report_note": self.report_note, "messages": self.messages,
-                "index": self.index}
+                "index": self.index, "stale_answers": self.stale_answers}
 
 
 REPAIR_KINDS = ("missing_chunks", "orphan_chunks", "missing_texts", "orphan_texts", "graph_fixes", "bm25_rebuilt",
@@ -78,6 +81,7 @@ class _Reindex:
         self._audit_graph()
         self._audit_bm25()
         self._drop_old_models()
+        self._find_stale_answers()
         self.report.reembedded = sum(r.embedded for r in runs)
         self.report.index = runs[0].as_dict()
         self.report.seconds = time.perf_counter() - self.t0
@@ -202,6 +206,18 @@ class _Reindex:
                 self.report.repaired["bm25_rebuilt"] += 1
         finally:
             texts.close()
+
+    def _find_stale_answers(self) -> None:
+        """Answer notes whose sources changed or vanished since they were written (listed, never rewritten)."""
+        manifest = Manifest(self.s.manifest_path)
+        texts = ChunkStore(self.s.chunks_path)
+        try:
+            own = manifest.flagged(OWN)
+            found = stale_answers(self.s, own, self._graph().resolver, texts)
+        finally:
+            texts.close()
+            manifest.close()
+        self.report.stale_answers = [a.as_dict() for a in found]
 
     def _drop_old_models(self) -> None:
         """After a model change: the old collection goes only now, when the new one is complete and audited."""

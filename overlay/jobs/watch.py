@@ -60,7 +60,8 @@ class Watcher:
         self.settings = settings
         self.indexer = indexer or Indexer(settings, store_factory=ChromaStore)
         self.indexer.lock_held = True
-        self._llm = llm
+        self._llm = llm  # a model handed in (tests, a server that shares one); else `_model` loads the configured one
+        self._loaded: LLM | None = None
         self._retriever_factory = retriever_factory
         self._warm: Retriever | None = None
         self.log: Log = log or (lambda _line: None)
@@ -203,7 +204,8 @@ class Watcher:
         question, run_id = item.question, new_run_id()
         self.questions.begin(path, question.checksum, run_id)
         try:
-            result = ask(self.settings, question.text, asked_from=path, llm=self._model(),
+            result = ask(self.settings, question.text, asked_from=path,
+                         llm=self._llm if self._llm is not None else self._model,
                          embedder=self.indexer.embedder, retriever=self._retriever(),
                          before_write=lambda: triggers.ensure_unchanged(self.settings, question),
                          title=question.title or None, run_id=run_id)
@@ -241,9 +243,10 @@ class Watcher:
             self.log(f"{record.path}: its answer was written before the last stop; not answered again")
 
     def _model(self) -> LLM:
-        if self._llm is None:
-            self._llm = make_llm(self.settings)
-        return self._llm
+        """The configured model, loaded on the first answer that needs one and kept (extractive answers need none)."""
+        if self._loaded is None:
+            self._loaded = make_llm(self.settings)
+        return self._loaded
 
     def _retriever(self) -> Retriever:
         """One retriever for the watcher's life: the indexer's own store, embedder and in-memory graph, BM25

@@ -70,6 +70,7 @@ class _Ranked:
     score: dict[Section, float] = field(default_factory=dict)
     why: dict[Section, str] = field(default_factory=dict)
     source: str = ""  # "dense" | "bm25" | "graph"
+    similarity: dict[Section, float] = field(default_factory=dict)  # cosine to the query, where known
 
     def add(self, section: Section, chunk_id: str, score: float, why: str) -> None:
         if section not in self.chunk:
@@ -134,6 +135,24 @@ class Retriever:
             return self._results(lists[:1] if lists else [], k, raw=True)
         return self._results(lists, k, raw=False)
 
+    def linked(self, seeds: list[str], query: str, k: int, *, include_answers: bool = False,
+               exclude: Collection[str] = ()) -> list[SearchResult]:
+        """Notes one link away from `seeds` (either direction, typed relations included), each by the section the
+        link names or else its section closest to the query; best first (edge weight × seed rank × cosine). The
+        answer loop fills its sources with these: the user's own links are evidence (the KAG side)."""
+        self.refresh()
+        self._rows = {}
+        if self.graph is None or not seeds:
+            return []
+        ranked = self._expand(seeds, self.embedder.embed_query(query), _Filter(include_answers, set(exclude)))
+        out = []
+        for section in ranked.order[:k]:
+            cid = ranked.chunk[section]
+            row = self._rows_for([cid])[cid]
+            out.append(SearchResult(section[0], section[1], round(ranked.score[section], 5), snippet(row.text),
+                                    (ranked.why[section],), cid, round(ranked.similarity[section], 4)))
+        return out
+
     # ---- sources --------------------------------------------------------------------------------------------
     def _rows_for(self, ids: Iterable[str]) -> dict[str, ChunkRow]:
         missing = [i for i in ids if i not in self._rows]
@@ -176,6 +195,7 @@ class Retriever:
             row = rows.get(best[path][1])
             if row is not None and keep(row):
                 ranked.add((row.path, row.heading), row.id, relevance[path], reason[path])
+                ranked.similarity[(row.path, row.heading)] = best[path][0]
         return ranked
 
     def _neighbours(self, seed: str):

@@ -58,10 +58,15 @@ def test_status_json(indexed: Path) -> None:
 ])
 def test_search_finds_the_right_note_in_both_languages(indexed: Path, query: str, expected: str) -> None:
     code, out = run("search", query, "--vault", str(indexed), "--k", "5", "--json")
+    notes = json.loads(out)
+    assert code == 0 and len(notes) == 5
+    assert set(notes[0]) == {"path", "score", "why", "sections"}
+    assert set(notes[0]["sections"][0]) == {"heading", "score", "snippet", "why"}
+    assert expected in [n["path"] for n in notes], [n["path"] for n in notes]
+    assert len({n["path"] for n in notes}) == len(notes)  # one row per note
+    code, out = run("search", query, "--vault", str(indexed), "--k", "5", "--json", "--sections")
     hits = json.loads(out)
-    assert code == 0
     assert set(hits[0]) == {"path", "heading", "score", "snippet", "why"}
-    assert expected in [h["path"] for h in hits], [h["path"] for h in hits]
     assert len({(h["path"], h["heading"]) for h in hits}) == len(hits)  # one result per section
 
 
@@ -132,7 +137,7 @@ def test_ask_with_the_bundled_gguf_writes_a_note_whose_links_all_resolve(indexed
     import frontmatter
 
     question = "Какую квантизацию выбрать для Qwen3-32B на RTX 6000?"
-    code, out = run("ask", question, "--vault", str(indexed), "--json")
+    code, out = run("ask", question, "--vault", str(indexed), "--json", "--set", "model_path=bundled")
     assert code == 0, out
     data = json.loads(out)
     assert data["model"].lower().startswith("smollm2") and data["language"] == "ru"
@@ -140,7 +145,8 @@ def test_ask_with_the_bundled_gguf_writes_a_note_whose_links_all_resolve(indexed
     note = indexed / data["note_path"]
     post = frontmatter.loads(note.read_text(encoding="utf-8"))
     assert post["type"] == "overlay-answer" and post["question"] == question and post["sources"]
-    assert "Список релевантных заметок:" in post.content and "#### Sources" in post.content
+    assert ("Список релевантных заметок:" in post.content or "Другие источники:" in post.content)
+    assert "#### Sources" in post.content and data["distinct_notes"] >= 2
     assert _links_resolve(indexed, note.read_text(encoding="utf-8")) == []
     log = (indexed / ".overlay" / "runs.jsonl").read_text(encoding="utf-8").splitlines()
     assert json.loads(log[-1])["run_id"] == data["run_id"]
@@ -149,17 +155,36 @@ def test_ask_with_the_bundled_gguf_writes_a_note_whose_links_all_resolve(indexed
 def test_ask_no_write_in_english_and_the_terminal_view(indexed: Path) -> None:
     before = sorted((indexed / "Overlay").iterdir())
     code, out = run("ask", "How do I switch off the reasoning block of the model?", "--vault", str(indexed),
-                    "--no-write", "--k", "3")
+                    "--no-write", "--k", "3", "--set", "model_path=bundled")
     assert code == 0, out
     assert "What the question is about" in out and "sources" in out and "LLM/Qwen3.md" in out
     assert sorted((indexed / "Overlay").iterdir()) == before
+
+
+def test_ask_without_a_model_quotes_the_notes(indexed: Path) -> None:
+    """The default with no model configured: extractive — real sentences of the notes, each cited, no model run."""
+    import frontmatter
+
+    code, out = run("ask", "Сколько часов сна нужно спортсмену?", "--vault", str(indexed), "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["model"] == "extractive" and data["timings"]["gen_tokens"] == 0
+    assert "8–9 часов сна" in data["answer"] and data["distinct_notes"] >= 3
+    checks = data["checks"]
+    assert checks["citations_valid"] == checks["citations_total"] > 0
+    assert checks["supported"] == checks["cited_sentences"] > 0
+    post = frontmatter.loads((indexed / data["note_path"]).read_text(encoding="utf-8"))
+    assert post["model"] == "extractive" and "Что говорят заметки" in post.content
+    assert _links_resolve(indexed, (indexed / data["note_path"]).read_text(encoding="utf-8")) == []
 
 
 def test_doctor_reports_every_part(indexed: Path) -> None:
     code, out = run("doctor", "--vault", str(indexed), "--json")
     data = json.loads(out)
     names = [c["name"] for c in data["checks"]]
-    assert names == ["python", "llama-cpp-python", "model file", "embedding model", "state dir", "index",
-                     "answers folder"]
+    assert names == ["python", "answer mode", "llama-cpp-python", "model file", "embedding model", "state dir",
+                     "index", "answers folder"]
+    mode = next(c for c in data["checks"] if c["name"] == "answer mode")
+    assert mode["detail"].startswith("extractive") and "model_path" in mode["fix"]
     assert code == 0 and data["ok"], data
     assert "llama" in next(c["detail"] for c in data["checks"] if c["name"] == "model file")

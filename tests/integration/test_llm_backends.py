@@ -74,7 +74,7 @@ def test_the_loop_through_the_server_writes_a_checked_note(vault: Path, fake_ind
     ix.run()
     result = ask(ix.settings, "Why is the sky blue?", retriever=ix.retriever(), llm=make_llm(ix.settings))
     assert result.note_path and (vault / result.note_path).is_file()
-    assert result.draft.timings.gen_tokens > 0 and "Related notes:" in result.answer
+    assert result.draft.timings.gen_tokens > 0 and "#### Sources" in result.answer
 
 
 def test_unreachable_server_is_a_clear_error(vault: Path) -> None:

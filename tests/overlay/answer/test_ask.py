@@ -44,7 +44,7 @@ def links_of(text: str) -> list[str]:
 
 def test_russian_question_gets_a_russian_note_with_resolving_links(index) -> None:
     llm = FakeLLM().enqueue("Спортсмену нужно восемь часов сна [^1].", "Недосыпание снижает мощность [1].",
-                            "Спать восемь часов [^1] [^2].")
+                            "Спортсмену нужно восемь часов сна [^1]. Недосыпание снижает мощность [^1].")
     result = run(index, "Сколько часов сна нужно спортсмену?", llm)
     data = result.as_dict()
     assert data["language"] == "ru" and data["sources"][0]["path"] == "Сон.md"
@@ -58,7 +58,7 @@ def test_russian_question_gets_a_russian_note_with_resolving_links(index) -> Non
     assert post["sources"][0] == "[[Сон#Норма]]" and post["run_id"] == data["run_id"]
     body = post.content
     assert body.count("Список релевантных заметок:") == SECTIONS and "#### Sources" in body
-    assert "- [[Сон]] — раздел «Норма»" in body and "[^1]: [[Сон#Норма]]  " in body
+    assert "- [[Сон]] — раздел «Норма»" in body and "[^1]: [[Сон#Норма]]" in body and "#### Sources  \n" in body
     resolver = index.retriever().graph.resolver
     assert links_of(note.read_text(encoding="utf-8"))
     assert all(resolver.resolve(t.split("#")[0], "Overlay/x.md").path for t in links_of(body))
@@ -68,9 +68,9 @@ def test_russian_question_gets_a_russian_note_with_resolving_links(index) -> Non
 def test_invalid_citation_and_hallucinated_link_get_one_revision_then_are_removed(index) -> None:
     llm = FakeLLM().enqueue(
         "Восемь часов [^1]. Так сказано в [[Книга о сне]] [^9].",  # section 1 draft: both checks fail
-        "Восемь часов [^1] и [[Книга о сне]] [^7].",  # its revision still fails: removed from the note
-        "Мощность падает [^1].",
-        "Спать [^1], см. [[Сон]].")
+        "Восемь часов [^1]. Так в [[Книга о сне]] [^7].",  # its revision still fails: removed from the note
+        "Недосыпание снижает мощность [^1].",
+        "Восемь часов сна [^1], см. [[Сон]].")
     result = run(index, "Сколько часов сна нужно спортсмену?", llm)
     checks = result.as_dict()["checks"]
     assert checks["revised"] == 1 and len(llm.calls) == SECTIONS + 1
@@ -85,7 +85,8 @@ def test_invalid_citation_and_hallucinated_link_get_one_revision_then_are_remove
 
 
 def test_a_revision_that_fixes_the_draft_is_kept(index) -> None:
-    llm = FakeLLM().enqueue("Восемь часов [^5].", "Восемь часов [^1].", "Да [^1].", "Да [^1].")
+    llm = FakeLLM().enqueue("Восемь часов [^5].", "Восемь часов [^1].", "Восемь часов сна [^1].",
+                            "Восемь часов сна [^1].")
     checks = run(index, "Сколько часов сна нужно спортсмену?", llm).as_dict()["checks"]
     assert checks["revised"] == 1 and checks["removed"] == [] and checks["citations_valid"] == 3
 
@@ -169,7 +170,8 @@ def test_a_context_too_small_for_any_source_is_a_clear_error(index) -> None:
 
 
 def test_a_trace_that_eats_the_whole_budget_is_followed_by_an_answer_without_thinking(index) -> None:
-    llm = FakeLLM().enqueue("<think>" + "долго думаю " * 50, "Восемь часов [^1].", "Да [^1].", "Да [^1].")
+    llm = FakeLLM().enqueue("<think>" + "долго думаю " * 50, "Восемь часов [^1].", "Восемь часов сна [^1].",
+                            "Восемь часов сна [^1].")
     result = run(index, "Сколько часов сна нужно спортсмену?", llm)
     assert llm.calls[1][-1]["content"].endswith("/no_think")
     assert result.draft.sections[0].text == "Восемь часов [^1]." and "долго думаю" in result.draft.sections[0].thinking
@@ -195,5 +197,6 @@ def test_the_model_is_not_even_loaded_when_nothing_is_relevant(index) -> None:
         raise AssertionError("the model was loaded")
 
     settings = replace(index.settings, min_similarity=0.95)
-    draft = Asker(settings, index.retriever(), load).draft("Quelle est la capitale du Pérou ?", resolves=bool)
+    draft = Asker(settings, index.retriever(), load, mode="llm").draft("Quelle est la capitale du Pérou ?",
+                                                                       resolves=bool)
     assert draft.sources == [] and draft.sections == [] and "bundled" in draft.model

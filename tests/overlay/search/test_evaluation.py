@@ -39,8 +39,8 @@ def test_hit_at_k_counts_distinct_paths_only_within_k() -> None:
 def test_load_questions_validates_with_line_numbers(tmp_path: Path) -> None:
     good = {"id": "1", "lang": "ru", "question": "?", "gold": ["a.md"], "answer_facts": [], "kind": "link"}
     path = tmp_path / "q.jsonl"
-    path.write_text(json.dumps(good) + "\n\n" + json.dumps({**good, "kind": "weird"}) + "\n")
-    with pytest.raises(EvalFileError, match=r"q\.jsonl:3: kind must be"):
+    path.write_text(json.dumps(good) + "\n\n" + json.dumps({**good, "gold": []}) + "\n")
+    with pytest.raises(EvalFileError, match=r"q\.jsonl:3: a question needs a kind label and at least one gold"):
         load_questions(path)
     path.write_text(json.dumps(good) + "\n{broken\n")
     with pytest.raises(EvalFileError, match=r":2: not a question line"):
@@ -74,3 +74,11 @@ def test_links_as_labels_hides_link_names(vault: Path, fake_index) -> None:
     only = questions[0]
     assert only.gold == ("Target note.md",) and only.exclude == ("Source.md",) and only.lang == "en"
     assert "target note" not in only.question.lower() and "the alias" not in only.question.lower()
+
+
+def test_any_kind_label_is_scored_and_reported() -> None:
+    questions = [q("a", ("G",)), Question("b", "en", "?", ("G",), "paraphrase"), Question("c", "en", "?", ("G",),
+                                                                                          "my-own-kind")]
+    result = score(questions, {"a": ["G"], "b": ["x", "G"], "c": []}, k=10)
+    assert list(result["by_kind"]) == ["lookup", "paraphrase", "my-own-kind"]
+    assert result["by_kind"]["paraphrase"]["hit@5"] == 1.0 and result["by_kind"]["my-own-kind"]["hit@10"] == 0.0
