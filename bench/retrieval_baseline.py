@@ -69,12 +69,12 @@ def ours(settings, mode: str):
     return lambda q, depth: [r.path for r in retriever.search(q.question, depth, mode=mode, exclude=q.exclude)]
 
 
-def row(name: str, result: dict) -> str:
+def row(name: str, result: dict, kinds: list[str]) -> str:
     cells = [f"{result['hit@1']:.2f}", f"{result['hit@5']:.2f}", f"{result['hit@10']:.2f}", f"{result['mrr']:.2f}"]
     for key in ("ru", "en"):
         m = result["by_lang"].get(key)
         cells.append(f"{m['hit@1']:.2f} / {m['hit@5']:.2f}" if m else "–")
-    for key in ("lookup", "multi-hop", "link"):
+    for key in kinds:
         m = result["by_kind"].get(key)
         cells.append(f"{m['hit@1']:.2f} / {m['hit@5']:.2f}" if m else "–")
     return f"| {name} | " + " | ".join(cells) + " |"
@@ -94,16 +94,16 @@ def main() -> None:
     sets = {"dev set": load_questions(args.questions),
             "links as labels": links_as_labels(retriever.graph, retriever.texts, 500)}
     base, ndocs = baseline_search(work)
-    header = ("| system | hit@1 | hit@5 | hit@10 | MRR | RU hit@1 / @5 | EN hit@1 / @5 | lookup | multi-hop | link |\n"
-              "|---|---|---|---|---|---|---|---|---|---|")
     results = {}
     for set_name, questions in sets.items():
+        kinds = list(dict.fromkeys(q.kind for q in questions))
         print(f"\n{set_name}: {len(questions)} questions on {args.vault.name} ({ndocs} documents for the baseline)")
-        print(header)
+        print("| system | hit@1 | hit@5 | hit@10 | MRR | RU hit@1 / @5 | EN hit@1 / @5 | " + " | ".join(kinds) + " |")
+        print("|---" * (7 + len(kinds)) + "|")
         for name, fn in (("LlamaIndex baseline", base), *((f"overlay {m}", ours(settings, m))
                                                          for m in ("dense", "sparse", "hybrid"))):
             results[(set_name, name)] = evaluate(questions, fn, args.k)
-            print(row(name, results[(set_name, name)]))
+            print(row(name, results[(set_name, name)], kinds))
     Path(work.parent / "results.json").write_text(json.dumps({f"{a} / {b}": r for (a, b), r in results.items()},
                                                              ensure_ascii=False, indent=1))
     print(f"\nfull results: {work.parent / 'results.json'}")

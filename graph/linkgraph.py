@@ -98,7 +98,7 @@ class LinkGraph:
         for raw in attrs.get("links", []):
             link = Link(**raw)
             res = self.resolver.resolve(link, source)
-            if res.path == source:  # [[#Heading]] and self-references are not graph edges
+            if res.via == "self":  # [[#Heading]]: a place in this note; `[[This note#Heading]]` is an edge (Obsidian)
                 continue
             self._add_edge(source, self._target_node(link, res), link, res)
         for tag in attrs.get("tags", []):
@@ -165,9 +165,8 @@ class LinkGraph:
                 else:
                     res = self.resolver.resolve(Link(**raw), node)
                     path = resolved[here if res.candidates or kind == "markdown" else anywhere] = res.path
-                if path != node:
-                    node_id = path or UNRESOLVED + fold(target).removesuffix(".md")
-                    expected[(node_id, "|".join(str(raw.get(k) or "") for k in _KEY_FIELDS))] += 1
+                node_id = path or UNRESOLVED + fold(target).removesuffix(".md")  # a named self-link is an edge too
+                expected[(node_id, "|".join(str(raw.get(k) or "") for k in _KEY_FIELDS))] += 1
             for tag in attrs.get("tags", []):
                 expected[(TAG + tag, "tag")] += 1
             actual = Counter({(t, k): d.get("count", 1) for _, t, k, d in self.g.out_edges(node, keys=True, data=True)})
@@ -186,14 +185,16 @@ class LinkGraph:
         return [n for n, a in self.g.nodes(data=True) if a.get("kind") == "note"]
 
     def backlinks(self, path: str) -> list[str]:
+        """Other notes that link to `path` (a note's links to itself are edges, but not backlinks)."""
         if not self.g.has_node(path):
             return []
-        return sorted({s for s, _ in self.g.in_edges(path) if self.g.nodes[s].get("kind") == "note"})
+        return sorted({s for s, _ in self.g.in_edges(path) if s != path and self.g.nodes[s].get("kind") == "note"})
 
     def outlinks(self, path: str) -> list[str]:
+        """Other notes `path` links to."""
         if not self.g.has_node(path):
             return []
-        return sorted({t for _, t in self.g.out_edges(path) if self.g.nodes[t].get("kind") == "note"})
+        return sorted({t for _, t in self.g.out_edges(path) if t != path and self.g.nodes[t].get("kind") == "note"})
 
     def unresolved_edges(self) -> list[tuple[str, str]]:
         return [(s, self.g.nodes[t]["title"]) for s, t in self.g.edges()

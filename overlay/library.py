@@ -14,7 +14,7 @@ from overlay.search.grouping import NoteResult, best_notes
 from overlay.search.reader import note_path, open_retriever
 from overlay.search.related import Related
 from overlay.search.related import related as find_related
-from overlay.search.retrieval import SearchResult
+from overlay.search.retrieval import Period, SearchResult
 from overlay.settings import Settings
 from vault_sync import Manifest
 
@@ -49,21 +49,23 @@ def status(settings: Settings) -> dict[str, Any]:
 
 
 def search(settings: Settings, query: str, k: int = 10, *, mode: str = "hybrid", include_answers: bool = False,
-           exclude: tuple[str, ...] = (), embedder: Embedder | None = None) -> list[SearchResult]:
+           exclude: tuple[str, ...] = (), embedder: Embedder | None = None,
+           period: Period = None) -> list[SearchResult]:
     """The k best note sections, flat."""
     retriever = open_retriever(settings, embedder)
     try:
-        return retriever.search(query, k, mode=mode, include_answers=include_answers, exclude=exclude)
+        return retriever.search(query, k, mode=mode, include_answers=include_answers, exclude=exclude, period=period)
     finally:
         retriever.texts.close()
 
 
 def search_notes(settings: Settings, query: str, k: int = 10, *, mode: str = "hybrid",
-                 include_answers: bool = False, embedder: Embedder | None = None) -> list[NoteResult]:
+                 include_answers: bool = False, embedder: Embedder | None = None,
+                 period: Period = None) -> list[NoteResult]:
     """The k best notes, each with its best sections."""
     retriever = open_retriever(settings, embedder)
     try:
-        return best_notes(retriever, query, k, mode=mode, include_answers=include_answers)
+        return best_notes(retriever, query, k, mode=mode, include_answers=include_answers, period=period)
     finally:
         retriever.texts.close()
 

@@ -46,6 +46,7 @@ class MemoryStore:
 
     def __init__(self, *_args: Any) -> None:
         self.rows: dict[str, tuple[np.ndarray, dict[str, Any]]] = {}
+        self.notes: dict[str, np.ndarray] = {}
 
     def count(self) -> int:
         return len(self.rows)
@@ -77,6 +78,20 @@ class MemoryStore:
         scored = [Hit(cid, float(np.dot(vec, vector)), {k: v for k, v in meta.items() if k != "own"})
                   for cid, (vec, meta) in self.rows.items() if include_own or not meta.get("own")]
         return sorted(scored, key=lambda h: -h.score)[:k]
+
+    def put_notes(self, paths, vectors, *, new: bool = False) -> None:
+        self.notes.update({p: np.asarray(v) for p, v in zip(paths, vectors, strict=True)})
+
+    def delete_notes(self, paths) -> None:
+        for p in paths:
+            self.notes.pop(p, None)
+
+    def note_paths(self) -> set[str]:
+        return set(self.notes)
+
+    def query_notes(self, vector, k: int) -> list[tuple[str, float]]:
+        scored = [(p, float(np.dot(v, vector))) for p, v in self.notes.items()]
+        return sorted(scored, key=lambda item: -item[1])[:k]
 
     def paths(self) -> dict[str, int]:
         out: dict[str, int] = {}

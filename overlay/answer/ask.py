@@ -19,7 +19,7 @@ from overlay.answer.loop import Asker, Draft, Event
 from overlay.errors import NotIndexed, OverlayError
 from overlay.index.embedding import Embedder
 from overlay.search.reader import note_path, open_retriever
-from overlay.search.retrieval import Retriever
+from overlay.search.retrieval import Period, Retriever
 from overlay.settings import Settings
 from vault_sync import read_note, write_atomic
 from vault_sync.frontmatter_edit import FrontmatterEditError, set_keys
@@ -63,7 +63,7 @@ def ask(settings: Settings, question: str, *, k: int | None = None, write: bool 
         asked_from: str | None = None, llm: LLM | Callable[[], LLM] | None = None, embedder: Embedder | None = None,
         on_event: Event | None = None, retriever: Retriever | None = None,
         before_write: Callable[[], None] | None = None, title: str | None = None,
-        run_id: str | None = None, log: bool = True) -> AskResult:
+        run_id: str | None = None, log: bool = True, period: Period = None) -> AskResult:
     """`retriever` and `llm` are opened from settings unless given (a watcher keeps both warm). `before_write` may
     raise to cancel the note at the last moment (the watcher: the asking note changed while the model wrote).
     `title` names the answer note (default: the question; the watcher passes the asking note's title). `run_id` is
@@ -81,7 +81,7 @@ def ask(settings: Settings, question: str, *, k: int | None = None, write: bool 
         links = note_format.Links(retriever.graph.resolver,
                                   writeback.vault_relative(settings, folder / "answer.md"))
         asker = Asker(settings, retriever, llm or (lambda: make_llm(settings)), on_event)
-        draft = asker.draft(question, k=k, asked_from=origin, resolves=links.resolves)
+        draft = asker.draft(question, k=k, asked_from=origin, resolves=links.resolves, period=period)
     except OverlayError as exc:  # a failed run is a run too: the log says what went wrong, and when
         writeback.log_run(settings, {"time": datetime.now().astimezone().isoformat(timespec="seconds"),
                                      "question": question, "asked_from": asked_from,

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from overlay.answer.checks import inert
-from overlay.answer.sentences import split, words
 from overlay.answer.sources import Source
 from overlay.index.embedding import Embedder
+from overlay.index.sentences import split, words
 from overlay.index.stems import tokenize
 
 MAX_SENTENCES = 8
@@ -80,7 +80,8 @@ def render(quotes: list[Quote], sources: list[Source]) -> str:
     blocks: list[str] = []
     for n in dict.fromkeys(q.source for q in quotes):
         source = by_n[n]
-        title = source.path.rsplit("/", 1)[-1].rsplit(".", 1)[0] + (f" › {source.heading}" if source.heading else "")
+        name = source.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        title = name + (f" › {source.heading}" if source.heading and source.heading != name else "")
         lines = "\n".join(f"- {inert(q.text)} [^{n}]" for q in quotes if q.source == n)
         blocks.append(f"**{inert(title)}**\n{lines}")
     return "\n\n".join(blocks)

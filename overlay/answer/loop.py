@@ -28,7 +28,7 @@ from overlay.answer.llm import (
 from overlay.answer.sources import Source
 from overlay.answer.support import SupportChecker
 from overlay.errors import LLMError
-from overlay.search.retrieval import Retriever
+from overlay.search.retrieval import Period, Retriever
 from overlay.settings import Settings
 
 Event = Callable[[str, str], None]  # ("section" | "text" | "thinking" | "revise" | "sources", payload)
@@ -91,13 +91,13 @@ class Asker:
         self.emit: Event = on_event or (lambda _kind, _payload: None)
 
     def draft(self, question: str, *, k: int | None = None, asked_from: str | None = None,
-              resolves: Callable[[str], bool], exclude: Collection[str] = ()) -> Draft:
+              resolves: Callable[[str], bool], exclude: Collection[str] = (), period: Period = None) -> Draft:
         started = time.perf_counter()
         lang = question_language(question, self.settings.answer_language)
         timings = Timings()
         found = source_list.gather(self.retriever, question, k or self.settings.ask_k,
                                    min_similarity=self.settings.min_similarity,
-                                   exclude={*exclude, *([asked_from] if asked_from else [])})
+                                   exclude={*exclude, *([asked_from] if asked_from else [])}, period=period)
         timings.retrieve_s = time.perf_counter() - started
         draft = Draft(question, lang, "extractive" if self.mode == "extractive" else configured_model(self.settings),
                       [], [], Verdict(), timings, asked_from)

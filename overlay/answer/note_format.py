@@ -16,6 +16,7 @@ from graph import LinkResolver
 from overlay.answer.checks import cited_sources, inert, link_target, renumber, strip_failures, verify
 from overlay.answer.loop import Draft
 from overlay.answer.sources import Source
+from overlay.index.chunking import is_exchange
 from overlay.search.retrieval import snippet
 from vault_sync.markdown import LINK_UNSAFE, WIKILINK
 
@@ -34,7 +35,7 @@ class Links:
         target = self.resolver.link_text(path)
         if LINK_UNSAFE.search(target):
             return f"[{target}](<{path}>)"  # a name Obsidian cannot link to: a markdown link by path instead
-        if heading and not _HEADING_UNSAFE.search(heading):
+        if heading and not _HEADING_UNSAFE.search(heading) and not is_exchange(heading):
             target += f"#{heading}"
         return f"[[{target}]]"
 
@@ -45,6 +46,10 @@ class Links:
 def render(draft: Draft, links: Links, *, created: datetime, run_id: str) -> str:
     words = prompts.table("sections.toml")[draft.lang]
     question = f"**{words['question_label']}:** {_inline(draft.question, links)}"
+    dates = sorted(s.date for s in draft.sources if s.date)
+    if dates:  # when the notes it rests on were written (chats and daily notes carry their dates)
+        span = dates[0] if dates[0] == dates[-1] else f"{dates[0]} — {dates[-1]}"
+        question += f"  \n**{words['period_label']}:** {span}"
     parts: list[str] = [] if draft.sources else [words["no_sources"]]
     by_n = {s.n: s for s in draft.sources}
     cited_anywhere: set[int] = set()
@@ -72,6 +77,8 @@ def render(draft: Draft, links: Links, *, created: datetime, run_id: str) -> str
     meta = {"type": "overlay-answer", "question": draft.question}
     if draft.asked_from:
         meta["asked_from"] = links.to(draft.asked_from)
+    if dates:
+        meta["sources_period"] = [dates[0], dates[-1]]
     meta |= {"created": created.isoformat(timespec="seconds"), "model": draft.model, "language": draft.lang,
              "sources": [links.to(by_n[n].path, by_n[n].heading) for n in used],
              "built_from": [by_n[n].text_hash[:HASH_CHARS] for n in used], "run_id": run_id, "fingerprint": ""}

@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 
 from overlay.index.stems import stem, tokenize
-from overlay.search.retrieval import Retriever, SearchResult
+from overlay.search.retrieval import Period, Retriever, SearchResult
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -25,6 +25,7 @@ class Source:
     why: tuple[str, ...]
     words: tuple[str, ...]  # words of the question found in this section (BM25's evidence, shown to the reader)
     text_hash: str = ""  # sha1 of the chunk's full text: what the answer was built from (stale-answer tracking)
+    date: str = ""  # YYYY-MM-DD the text is from, when known
 
     def as_dict(self) -> dict[str, object]:
         return {"n": self.n, "path": self.path, "heading": self.heading, "score": self.score}
@@ -58,13 +59,14 @@ def diverse(results: list[SearchResult], k: int, per_note: int = PER_NOTE) -> li
 
 
 def gather(retriever: Retriever, question: str, k: int, *, min_similarity: float,
-           exclude: Collection[str] = (), include_answers: bool = False) -> list[Source]:
+           exclude: Collection[str] = (), include_answers: bool = False, period: Period = None) -> list[Source]:
     """The sources for an answer: diverse relevant sections, then — while slots are left — relevant sections of
     the notes the top hits link to or are linked from."""
-    found = retriever.search(question, 4 * k, exclude=exclude, include_answers=include_answers)
+    found = retriever.search(question, 4 * k, exclude=exclude, include_answers=include_answers, period=period)
     picked = diverse(_relevant(retriever, question, found, min_similarity), k)
     if len(picked) < k:
-        picked += _linked(retriever, question, picked, k - len(picked), min_similarity, exclude, include_answers)
+        picked += _linked(retriever, question, picked, k - len(picked), min_similarity, exclude, include_answers,
+                          period)
     return _sources(retriever, question, picked)
 
 
@@ -77,12 +79,12 @@ def _relevant(retriever: Retriever, question: str, results: list[SearchResult],
 
 
 def _linked(retriever: Retriever, question: str, picked: list[SearchResult], slots: int, min_similarity: float,
-            exclude: Collection[str], include_answers: bool) -> list[SearchResult]:
+            exclude: Collection[str], include_answers: bool, period: Period) -> list[SearchResult]:
     seeds = list(dict.fromkeys(r.path for r in picked))[:3]
     taken = {(r.path, r.heading) for r in picked}
     notes = {r.path for r in picked}
     candidates = retriever.linked(seeds, question, 3 * slots, include_answers=include_answers,
-                                  exclude={*exclude, *notes})
+                                  exclude={*exclude, *notes}, period=period)
     fresh = [r for r in candidates if (r.path, r.heading) not in taken]
     return _relevant(retriever, question, fresh, min_similarity)[:slots]
 
@@ -98,7 +100,7 @@ def _sources(retriever: Retriever, question: str, results: list[SearchResult]) -
         terms = set(row.terms.split())
         words = tuple(w for s, w in question_words.items() if s in terms and len(w) > 2)
         sources.append(Source(len(sources) + 1, r.path, r.heading, row.text, r.score, r.similarity, r.why, words,
-                              hashlib.sha1(row.text.encode("utf-8", "surrogatepass")).hexdigest()))
+                              hashlib.sha1(row.text.encode("utf-8", "surrogatepass")).hexdigest(), row.date))
     return sources
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from overlay.answer.checks import CITATION
-from overlay.answer.sentences import Sentence, split
 from overlay.index.embedding import Embedder
+from overlay.index.sentences import Sentence, split
 from overlay.index.stems import tokenize
 
 # Measured on the labelled sample (74 claims, bench/support_thresholds.py): precision 0.82, recall 0.98, F1 0.89 —

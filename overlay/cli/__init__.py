@@ -53,6 +53,19 @@ def main() -> None:
     """Local-first AI overlay for an Obsidian vault."""
 
 
+def period_options(func):
+    """--after / --before YYYY-MM-DD: only text dated within (chat exchanges, daily notes, notes with `date:`)."""
+    date = click.DateTime(formats=["%Y-%m-%d"])
+    func = click.option("--before", type=date, default=None, help="Only text dated on or before YYYY-MM-DD.")(func)
+    return click.option("--after", type=date, default=None, help="Only text dated on or after YYYY-MM-DD.")(func)
+
+
+def period_of(after: Any, before: Any) -> tuple[str, str] | None:
+    if after is None and before is None:
+        return None
+    return (after.date().isoformat() if after else "", before.date().isoformat() if before else "")
+
+
 def _register() -> None:
     from overlay.cli import (  # noqa: F401  (commands attach themselves)
         ask_cmd,
@@ -62,8 +75,10 @@ def _register() -> None:
         index_cmd,
         reindex_cmd,
         search_cmd,
+        serve_cmd,
         watch_cmd,
     )
 
 
 _register()
+

@@ -10,7 +10,7 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from overlay.answer.ask import AskResult, ask, refresh
-from overlay.cli import emit_json, err, main, out, vault_options
+from overlay.cli import emit_json, err, main, out, period_of, period_options, vault_options
 from overlay.errors import OverlayError
 from overlay.settings import Settings
 
@@ -49,9 +49,11 @@ class LiveAnswer:
 @click.option("--extractive", is_flag=True, help="Quote the notes' own sentences; no model runs (answer_mode).")
 @click.option("--refresh", "refresh_note", default=None, metavar="NOTE",
               help="Answer an answer note's question again: in place if you have not edited it, else as a new note.")
+@period_options
 @vault_options
 def ask_command(settings: Settings, as_json: bool, question: str | None, k: int | None, no_write: bool,
-                asked_from: str | None, show_thinking: bool, extractive: bool, refresh_note: str | None) -> None:
+                asked_from: str | None, show_thinking: bool, extractive: bool, refresh_note: str | None,
+                after, before) -> None:
     """Answer QUESTION from the vault's notes, with checked [[links]], and write it as a new note."""
     if extractive:
         settings = dataclasses.replace(settings, answer_mode="extractive")
@@ -62,7 +64,8 @@ def ask_command(settings: Settings, as_json: bool, question: str | None, k: int 
     def run(on_event=None) -> AskResult:
         if refresh_note:
             return refresh(settings, refresh_note, k=k, on_event=on_event)
-        return ask(settings, question, k=k, write=not no_write, asked_from=asked_from, on_event=on_event)
+        return ask(settings, question, k=k, write=not no_write, asked_from=asked_from, on_event=on_event,
+                   period=period_of(after, before))
 
     if as_json:
         emit_json(run().as_dict())

@@ -6,7 +6,7 @@ import click
 from rich.table import Table
 
 from overlay import library
-from overlay.cli import emit_json, main, out, vault_options
+from overlay.cli import emit_json, main, out, period_of, period_options, vault_options
 from overlay.search.retrieval import MODES
 from overlay.settings import Settings
 
@@ -18,15 +18,18 @@ from overlay.settings import Settings
               help="dense (meaning), sparse (BM25 words), graph (notes linked to the best hits), or all fused.")
 @click.option("--sections", "flat", is_flag=True, help="One row per note section instead of one per note.")
 @click.option("--include-answers", is_flag=True, help="Also search the overlay's own answer notes.")
+@period_options
 @vault_options
 def search_command(settings: Settings, as_json: bool, query: str, k: int, mode: str, flat: bool,
-                   include_answers: bool) -> None:
+                   include_answers: bool, after, before) -> None:
     """Find the notes (and their sections) that answer QUERY (Russian or English)."""
+    period = period_of(after, before)
     if flat:
-        results = [r.as_dict() for r in library.search(settings, query, k, mode=mode, include_answers=include_answers)]
+        results = [r.as_dict() for r in library.search(settings, query, k, mode=mode, include_answers=include_answers,
+                                                       period=period)]
     else:
         results = [n.as_dict() for n in library.search_notes(settings, query, k, mode=mode,
-                                                             include_answers=include_answers)]
+                                                             include_answers=include_answers, period=period)]
     if as_json:
         emit_json(results)
         return

@@ -7,10 +7,11 @@ candidates; a Chroma `where` filter would do the same 15× slower (161 → 11 ms
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
@@ -21,12 +22,30 @@ from overlay.index.vectors import Hit, StoredChunk
 from overlay.settings import Settings
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-KINDS = ("chunks", "own")
+KINDS = ("chunks", "own", "notes")
 
 
 def collection_name(model: str, kind: str = "chunks") -> str:
     slug = re.sub(r"[^a-zA-Z0-9_-]+", "-", model).strip("-_")[:40] or "model"
     return f"{kind}-{slug}-{hashlib.sha1(model.encode()).hexdigest()[:8]}"
+
+
+def _translated(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Chroma's own exceptions (sqlite, rust bindings, a server gone) become a StoreError with a hint: one clear
+    line at the CLI, a recorded error in the watcher — not a traceback from inside the library."""
+    @functools.wraps(method)
+    def wrapper(self: ChromaStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as exc:
+            if exc.__class__.__module__.startswith("chromadb") or isinstance(exc, (OSError, ConnectionError)):
+                raise StoreError(f"the vector store at {self._where} failed: {exc}".splitlines()[0],
+                                 hint="another overlay process may have rewritten it meanwhile: run the command "
+                                      "again; `overlay reindex` repairs a damaged store") from exc
+            raise
+    return wrapper
 
 
 class ChromaStore:
@@ -50,8 +69,9 @@ class ChromaStore:
             self._col = self._client.get_or_create_collection(collection_name(model), embedding_function=None,
                                                               metadata=self._meta)
             names = {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
-            own = collection_name(model, "own")
+            own, notes = collection_name(model, "own"), collection_name(model, "notes")
             self._own = self._open(own) if own in names else None  # created with the first answer note
+            self._notes = self._open(notes) if notes in names else None  # created with the first note vector
         except Exception as exc:  # chromadb raises many kinds (connection, sqlite, rust bindings)
             raise StoreError(f"cannot open the vector store at {self._where}: {exc}".splitlines()[0]) from None
         self._batch = max(1, min(4096, self._client.get_max_batch_size()))
@@ -61,11 +81,14 @@ class ChromaStore:
         return self._client.get_or_create_collection(name, embedding_function=None, metadata=self._meta)
 
     def _cols(self) -> list[tuple[Any, bool]]:
+        """The chunk collections (the user's, the overlay's own), not the note vectors."""
         return [(self._col, False), *([(self._own, True)] if self._own is not None else [])]
 
+    @_translated
     def count(self) -> int:
         return sum(col.count() for col, _ in self._cols())
 
+    @_translated
     def chunks_for_paths(self, paths: Iterable[str]) -> list[StoredChunk]:
         """Every stored chunk of these notes, whatever the manifest says (crash leftovers included)."""
         found: list[StoredChunk] = []
@@ -79,6 +102,7 @@ class ChromaStore:
                           zip(res["ids"], res["metadatas"] or [], strict=True)]
         return found
 
+    @_translated
     def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
         for col, _ in self._cols():
@@ -88,6 +112,7 @@ class ChromaStore:
                 out.update(zip(res["ids"], np.asarray(res["embeddings"], dtype=np.float32), strict=True))
         return out
 
+    @_translated
     def add(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict[str, Any]]) -> None:
         """Vectors and filter fields only (texts live in the ChunkStore); `own: True` in a chunk's metadata puts it
         in the overlay's own collection (the flag itself is not stored: the collection says it)."""
@@ -103,6 +128,7 @@ class ChromaStore:
                 col.add(ids=[ids[r] for r in part], embeddings=vectors[part],
                         metadatas=[{k: v for k, v in metadatas[r].items() if k != "own"} for r in part])
 
+    @_translated
     def all_ids(self, page: int = 20_000) -> set[str]:
         """Every stored id, read in pages (a 100k-note vault holds ~250k chunks)."""
         ids: set[str] = set()
@@ -116,6 +142,7 @@ class ChromaStore:
                 offset += page
         return ids
 
+    @_translated
     def drop_other_models(self) -> list[str]:
         """Delete the collections of other embedding models (after a model change has fully migrated)."""
         mine = {collection_name(self.model, kind) for kind in KINDS}
@@ -127,12 +154,14 @@ class ChromaStore:
                 dropped.append(name)
         return dropped
 
+    @_translated
     def delete(self, ids: Sequence[str]) -> None:
         ids = list(ids)
         for col, _ in self._cols():
             for i in range(0, len(ids), self._batch):
                 col.delete(ids=ids[i:i + self._batch])
 
+    @_translated
     def query(self, vector: np.ndarray, k: int, *, include_own: bool = False) -> list[Hit]:
         hits: list[Hit] = []
         for col, own in self._cols():
@@ -146,3 +175,52 @@ class ChromaStore:
             hits += [Hit(cid, 1.0 - float(dist), meta or {}) for cid, meta, dist in
                      zip(res["ids"][0], res["metadatas"][0], res["distances"][0], strict=True)]
         return sorted(hits, key=lambda h: -h.score)[:k]
+
+    # ---- note vectors -------------------------------------------------------------------------------------------
+    @_translated
+    def put_notes(self, paths: Sequence[str], vectors: np.ndarray, *, new: bool = False) -> None:
+        """`new`: none of these notes has a vector yet (a first index) — added without deleting first."""
+        if self._notes is None:
+            self._notes = self._open(collection_name(self.model, "notes"))
+        ids = [_note_id(p) for p in paths]
+        for i in range(0, len(ids), self._batch):  # delete + add: upserting existing ids is ~10x slower here
+            part = slice(i, i + self._batch)
+            meta = [{"path": p} for p in paths[part]]
+            if new:
+                self._notes.upsert(ids=ids[part], embeddings=vectors[part], metadatas=meta)
+            else:
+                self._notes.delete(ids=ids[part])
+                self._notes.add(ids=ids[part], embeddings=vectors[part], metadatas=meta)
+
+    @_translated
+    def delete_notes(self, paths: Sequence[str]) -> None:
+        if self._notes is not None and paths:
+            ids = [_note_id(p) for p in paths]
+            for i in range(0, len(ids), self._batch):
+                self._notes.delete(ids=ids[i:i + self._batch])
+
+    @_translated
+    def note_paths(self) -> set[str]:
+        if self._notes is None:
+            return set()
+        found: set[str] = set()
+        offset, page = 0, 20_000
+        while True:
+            res = self._notes.get(include=["metadatas"], limit=page, offset=offset)
+            found.update(m["path"] for m in res["metadatas"] or [])
+            if len(res["ids"]) < page:
+                return found
+            offset += page
+
+    @_translated
+    def query_notes(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        if self._notes is None or (n := self._notes.count()) == 0:
+            return []
+        res = self._notes.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=min(k, n),
+                                include=["metadatas", "distances"])
+        return [(meta["path"], 1.0 - float(dist)) for meta, dist in zip(res["metadatas"][0], res["distances"][0],
+                                                                          strict=True)]
+
+
+def _note_id(path: str) -> str:
+    return hashlib.sha1(path.encode("utf-8", "surrogatepass")).hexdigest()[:24]

@@ -20,10 +20,12 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY, path TEXT NOT NULL, heading TEXT NOT NULL, heading_path TEXT NOT NULL,
     ordinal INTEGER NOT NULL, line INTEGER NOT NULL, text TEXT NOT NULL,
-    terms TEXT NOT NULL, answer INTEGER NOT NULL DEFAULT 0
+    terms TEXT NOT NULL, answer INTEGER NOT NULL DEFAULT 0, link_share REAL NOT NULL DEFAULT 0,
+    date TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS notes (path TEXT PRIMARY KEY, own_text TEXT NOT NULL, doc_hash TEXT NOT NULL DEFAULT '');
 INSERT OR IGNORE INTO meta VALUES ('generation', 0);
 """
 
@@ -39,6 +41,8 @@ class ChunkRow:
     text: str
     terms: str
     answer: int
+    link_share: float = 0.0  # of the section's lines that carry a link: high in hubs (lists of links)
+    date: str = ""  # YYYY-MM-DD the text is from (a chat turn's date, the note's date), "" when unknown
 
 
 class ChunkStore:
@@ -47,19 +51,32 @@ class ChunkStore:
         self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(chunks)")}
+        with self._db:  # a chunk store written before these columns existed (its rows are rewritten on upgrade)
+            if "link_share" not in columns:
+                self._db.execute("ALTER TABLE chunks ADD COLUMN link_share REAL NOT NULL DEFAULT 0")
+            if "date" not in columns:
+                self._db.execute("ALTER TABLE chunks ADD COLUMN date TEXT NOT NULL DEFAULT ''")
 
     def close(self) -> None:
         self._db.close()
 
-    def replace_paths(self, paths: Iterable[str], chunks: Sequence[Chunk], answers: Collection[str] = ()) -> None:
-        """Make the rows of `paths` exactly `chunks` (one transaction); BM25 stems are computed here, once."""
+    def replace_paths(self, paths: Iterable[str], chunks: Sequence[Chunk], answers: Collection[str] = (),
+                      notes: dict[str, str] | None = None) -> None:
+        """Make the rows of `paths` exactly `chunks` (one transaction); BM25 stems are computed here, once. `notes`:
+        each indexed note's own part of its note document (see note_docs); paths not in it lose theirs."""
+        paths = set(paths)
         with self._db:
             self._db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
-            self._db.executemany("DELETE FROM chunks WHERE path = ?", [(p,) for p in set(paths)])
+            self._db.executemany("DELETE FROM chunks WHERE path = ?", [(p,) for p in paths])
+            self._db.executemany("DELETE FROM notes WHERE path = ?", [(p,) for p in paths - set(notes or {})])
+            self._db.executemany("INSERT INTO notes (path, own_text) VALUES (?, ?) ON CONFLICT (path) DO UPDATE SET "
+                                 "own_text = excluded.own_text", list((notes or {}).items()))
             self._db.executemany(
-                "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO chunks (id, path, heading, heading_path, ordinal, line, text, terms, answer, "
+                "link_share, date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(c.id, c.path, c.heading, " > ".join(c.heading_path), c.ordinal, c.line, c.text,
-                  " ".join(tokenize(c.text)), int(c.path in answers)) for c in chunks])
+                  " ".join(tokenize(c.text)), int(c.path in answers), c.link_share, c.date) for c in chunks])
 
     def generation(self) -> int:
         """Bumped by every write, in the same transaction: derived indexes (BM25) compare it to know if stale."""
@@ -81,7 +98,8 @@ class ChunkStore:
         return out
 
     def get(self, ids: Sequence[str]) -> dict[str, ChunkRow]:
-        rows = self._select_in("SELECT * FROM chunks WHERE id IN ({})", ids)
+        rows = self._select_in("SELECT id, path, heading, heading_path, ordinal, line, text, terms, answer, "
+                               "link_share, date FROM chunks WHERE id IN ({})", ids)
         return {row[0]: ChunkRow(*row) for row in rows}
 
     def _select_in(self, sql: str, values: Sequence[str]) -> list[tuple]:
@@ -105,3 +123,24 @@ class ChunkStore:
             for i in range(0, len(ids), 500):
                 part = ids[i:i + 500]
                 self._db.execute(f"DELETE FROM chunks WHERE id IN ({','.join('?' * len(part))})", part)
+
+    # ---- note documents (one per note: the note-level vector's text, see overlay.index.note_docs) --------------
+    def note_parts(self, paths: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """path -> (own text, hash of the document last embedded for it)."""
+        rows = self._select_in("SELECT path, own_text, doc_hash FROM notes WHERE path IN ({})", paths)
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def set_doc_hashes(self, hashes: dict[str, str]) -> None:
+        with self._db:
+            self._db.executemany("UPDATE notes SET doc_hash = ? WHERE path = ?", [(h, p) for p, h in hashes.items()])
+
+    def note_paths(self) -> set[str]:
+        return {r[0] for r in self._db.execute("SELECT path FROM notes")}
+
+    def first_chunks(self, paths: Sequence[str]) -> dict[str, str]:
+        """path -> id of its first chunk (what stands for the note when the note as a whole matches)."""
+        rows = self._select_in("SELECT path, id FROM chunks WHERE path IN ({}) ORDER BY path, ordinal", paths)
+        out: dict[str, str] = {}
+        for path, cid in rows:
+            out.setdefault(path, cid)
+        return out

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from overlay.index import chats
 from vault_sync import Note
 from vault_sync.markdown import BLOCK_ID, CALLOUT, HEADING, WIKILINK, mask_code
 
@@ -16,6 +17,10 @@ _QUOTE = re.compile(r"^(?:>[ \t]?)+", re.MULTILINE)
 _BLANKS = re.compile(r"\n{3,}")
 _ATTACHMENT = re.compile(r"\.(png|jpe?g|gif|svg|webp|bmp|pdf|mp3|mp4|webm|wav|ogg|m4a|mov|excalidraw)$", re.I)
 CHARS_PER_TOKEN = 2.5  # cheap pre-check; the splitter counts real tokens
+PROPERTY_CHARS, PROPERTIES_CHARS = 200, 500
+HUB_MIN_LINES = 3
+_NOT_FACTS = {"title", "aliases", "alias", "tags", "tag", "cssclasses", "cssclass", "publish", "permalink",
+              "type", "fingerprint", "built_from", "run_id", "sources", "question", "asked_from", "superseded_by"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +34,15 @@ class Chunk:
     text_hash: str
     ordinal: int
     line: int  # file line where the section starts
+    link_share: float = 0.0  # share of the section's lines that carry a link (hubs, lists of links)
+    date: str = ""  # YYYY-MM-DD: the chat exchange's, else the note's date; "" when unknown
+
+
+EXCHANGE = "💬 "  # marks a chat exchange's label where a heading would be: it names a place, not a heading
+
+
+def is_exchange(heading: str) -> bool:
+    return heading.startswith(EXCHANGE)
 
 
 def clean_for_index(text: str) -> str:
@@ -83,15 +97,25 @@ def _heading_text(text: str) -> str:
 
 
 def chunk_note(note: Note, *, max_tokens: int = 384, overlap: int = 48) -> list[Chunk]:
-    chunks: list[Chunk] = []
-    seen: dict[str, int] = {}
-    parts = [(path, line, clean_for_index(raw)) for path, line, raw in sections(note)]
-    if any(body for *_, body in parts):
+    """Sections (or, for an exported chat, exchanges) → chunks; each knows its date and how much of it is links."""
+    day = chats.note_date(note)
+    turns = chats.exchanges(note, day)
+    if turns:
+        parts = [((_exchange_label(x),), note.body_line + x.line, x.raw, x.date) for x in turns]
+    else:
+        parts = [(path, line, raw, day) for path, line, raw in sections(note)]
+    parts = [(path, line, clean_for_index(raw), _link_share(raw), date) for path, line, raw, date in parts]
+    if any(body for _, _, body, _, _ in parts):
         parts = [p for p in parts if p[2]]
     else:  # a note of headings only is still findable by its first heading
         parts = [p for p in parts if p[0]][:1]
-    for heading_path, line, body in parts:
+    chunks: list[Chunk] = []
+    seen: dict[str, int] = {}
+    facts = properties_line(note)
+    for heading_path, line, body, share, date in parts:
         crumb = " > ".join(_breadcrumb(note, heading_path))
+        if facts and not chunks:  # the note's own properties travel with its first chunk, searchable like text
+            crumb += "\n" + facts
         for piece in _split(body, max_tokens, overlap) if body else [""]:
             text = f"{crumb}\n\n{piece}".strip()
             text_hash = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -100,8 +124,40 @@ def chunk_note(note: Note, *, max_tokens: int = 384, overlap: int = 48) -> list[
             key = f"{note.path}\x00{text_hash}\x00{n}".encode("utf-8", "surrogatepass")
             chunks.append(Chunk(hashlib.sha1(key).hexdigest()[:24], note.path, note.title,
                                 heading_path[-1] if heading_path else "", heading_path, text, text_hash,
-                                len(chunks), line))
+                                len(chunks), line, share, date))
     return chunks
+
+
+def _exchange_label(exchange: chats.Exchange) -> str:
+    when = " ".join(x for x in (exchange.date, exchange.time) if x)
+    return f"{EXCHANGE}{exchange.number}" + (f" · {when}" if when else "") + (
+        f" · {exchange.question}" if exchange.question else "")
+
+
+def _link_share(raw: str) -> float:
+    """The share of a section's lines that carry a link: a hub (a map of content, a list of links) is mostly such
+    lines; a note that answers something is mostly not."""
+    lines = [line for line in mask_code(raw).split("\n") if line.strip()]
+    if len(lines) < HUB_MIN_LINES:  # one or two lines say too little about what a section is
+        return 0.0
+    linked = sum(1 for line in lines if any(not m.group(1) for m in WIKILINK.finditer(line)))
+    return round(linked / len(lines), 3)
+
+
+def properties_line(note: Note) -> str:
+    """The note's frontmatter properties as one line ("author: Даниэль Канеман; year: 2011; price: 8500 USD"):
+    facts users keep there are found by search and quoted in answers. Names, aliases, tags and CSS classes are
+    elsewhere already; a value that is a [[link]] is a typed relation in the graph; overlay's own keys are noise."""
+    parts = []
+    for key, value in note.frontmatter.items():
+        if key.lower() in _NOT_FACTS or key.lower().startswith("overlay"):
+            continue
+        values = value if isinstance(value, list) else [value]
+        shown = [str(v) for v in values if isinstance(v, str | int | float) and not isinstance(v, bool)
+                 and str(v).strip() and not WIKILINK.search(str(v))]
+        if shown:
+            parts.append(f"{key}: {', '.join(shown)}"[:PROPERTY_CHARS])
+    return "; ".join(parts)[:PROPERTIES_CHARS]
 
 
 def _breadcrumb(note: Note, heading_path: tuple[str, ...]) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from graph import GraphFileError, LinkGraph
-from overlay.index import note_kinds, store_sync
+from overlay.index import note_docs, note_kinds, store_sync
 from overlay.index.bm25 import SparseIndex
 from overlay.index.chroma_store import ChromaStore
 from overlay.index.chunk_store import ChunkStore
@@ -45,7 +45,9 @@ BM25_EAGER_NOTES = 50
 # Bumped when what the index records per note changes; an index from an older overlay re-reads every note once
 # (vectors are reused by chunk id, so only changed chunk texts are embedded again).
 # 2: manifest flags (notes that ask, the overlay's own notes), own notes stored apart from the user's.
-INDEX_FORMAT = 2
+# 3: a note's frontmatter properties in its first chunk.
+# 4: note-level vectors (overlay.index.note_docs).
+INDEX_FORMAT = 4  # (+ chats per exchange, dates, hub shares: one re-read serves all of them)
 
 
 @dataclass
@@ -59,6 +61,7 @@ class IndexReport:
     chunks: int = 0
     embedded: int = 0
     reused: int = 0
+    note_vectors: int = 0  # note-level vectors embedded (a note's, or a neighbour's, document changed)
     skipped: list[dict[str, str]] = field(default_factory=list)
     warnings: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
@@ -124,6 +127,7 @@ class _Run:
         self.graph: LinkGraph | None = None
         self.graph_upserts: list[Note] = []  # applied in one go at each checkpoint: one relink per note
         self.graph_deletes: list[str] = []
+        self.doc_paths: set[str] = set()  # notes whose note document may have changed (see note_docs)
         self.attachments: set[str] | None = None
 
     def execute(self) -> IndexReport:
@@ -208,6 +212,8 @@ class _Run:
             marks = note_kinds.flags(note, self.s)
             if note_kinds.OWN in marks:
                 batch.own.add(path)
+            else:
+                batch.note_texts[path] = note_docs.own_text(note)
             batch.entries.append(Entry(path, note.checksum, *stat, status="ok", reason="; ".join(note.warnings) or None,
                                        encoding=encoding, chunk_ids=tuple(c.id for c in chunks), flags=marks))
             batch.graph_notes.append(dataclasses.replace(note, body="", frontmatter={}))
@@ -240,7 +246,10 @@ class _Run:
     def _checkpoint(self, meta: dict[str, Any] | None = None) -> None:
         """Graph first, manifest last: a crash in between replays the batch, which is idempotent."""
         if self.graph is not None:
+            touched = {n.path for n in self.graph_upserts} | set(self.graph_deletes)
+            self.doc_paths |= touched | note_docs.neighbours(self.graph, touched)  # their neighbours before...
             self.graph.apply(self.graph_upserts, self.graph_deletes, self.attachments)
+            self.doc_paths |= note_docs.neighbours(self.graph, touched)  # ...and after
             self.graph_upserts, self.graph_deletes = [], []
             self.graph.save(self.s.graph_path)
             self.ix.graph, self.ix.graph_stamp = self.graph, _stamp(self.s.graph_path)
@@ -266,6 +275,7 @@ class _Run:
                                              "new": r.new, "modified": r.modified, "deleted": r.deleted,
                                              "moved": r.moved}})
             self._build_sparse(r.new + r.modified + r.deleted + r.moved)
+            r.note_vectors = note_docs.refresh(self.doc_paths, self.texts, self.graph, self.ix.store, self.ix.embedder)
         counts = self.manifest.counts()
         r.notes, r.chunks = counts["notes"], counts["chunks"]
         r.skipped = [*self.manifest.skipped(), *r.skipped, *({"path": p, "reason": why} for p, why in problems)]

@@ -35,6 +35,7 @@ class Batch:
     reuse_from: dict[str, str] = field(default_factory=dict)  # text hash -> stored chunk id with that text
     fresh: list[Chunk] = field(default_factory=list)
     own: set[str] = field(default_factory=set)  # paths of the overlay's own notes (stored apart)
+    note_texts: dict[str, str] = field(default_factory=dict)  # the user's notes: own part of their note document
 
 
 def plan(batch: Batch, store: VectorStore) -> Batch:
@@ -62,7 +63,8 @@ def commit(batch: Batch, store: VectorStore, texts: ChunkStore, embedder: Embedd
         rows = [reused[batch.reuse_from[c.text_hash]] for c in batch.reusable]
         matrix = np.vstack([*rows, *(fresh if fresh is not None else [])])
         store.add([c.id for c in ordered], matrix, [metadata(c, c.path in batch.own) for c in ordered])
-    texts.replace_paths(batch.paths, [c for cs in batch.chunks.values() for c in cs], batch.own)
+    texts.replace_paths(batch.paths, [c for cs in batch.chunks.values() for c in cs], batch.own,
+                        notes=batch.note_texts)
 
 
 def metadata(chunk: Chunk, own: bool) -> dict[str, Any]:

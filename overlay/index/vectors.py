@@ -52,3 +52,16 @@ class VectorStore(Protocol):
     def query(self, vector: np.ndarray, k: int, *, include_own: bool = False) -> list[Hit]:
         """The k nearest chunks of the user's notes (and of the overlay's own with `include_own`), best first."""
         ...
+
+    # ---- note vectors: one per note (overlay.index.note_docs) -------------------------------------------------
+    def put_notes(self, paths: Sequence[str], vectors: np.ndarray, *, new: bool = False) -> None:
+        """Set (replace) the note vectors of these notes; `new`: none has one yet."""
+        ...
+
+    def delete_notes(self, paths: Sequence[str]) -> None: ...
+
+    def note_paths(self) -> set[str]: ...
+
+    def query_notes(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """The k notes whose note vector is nearest, (path, cosine), best first."""
+        ...

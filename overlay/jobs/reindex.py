@@ -18,6 +18,7 @@ from typing import Any
 
 from graph import GraphFileError, LinkGraph
 from overlay.answer.staleness import stale_answers
+from overlay.index import note_docs
 from overlay.index.bm25 import SparseIndex
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.indexer import Indexer, Progress, graph_stamp
@@ -34,6 +35,7 @@ class ReindexReport:
     checked: dict[str, int] = field(default_factory=dict)
     repaired: Counter = field(default_factory=Counter)
     reembedded: int = 0
+    note_vectors: int = 0
     seconds: float = 0.0
     report_note: str | None = None
     messages: list[str] = field(default_factory=list)  # what was found broken, in words
@@ -43,12 +45,13 @@ class ReindexReport:
     def as_dict(self) -> dict[str, Any]:
         repaired = {k: self.repaired.get(k, 0) for k in REPAIR_KINDS}
         return {"checked": self.checked, "repaired": repaired, "reembedded": self.reembedded,
+                "note_vectors": self.note_vectors,
                 "seconds": round(self.seconds, 3), "report_note": self.report_note, "messages": self.messages,
                 "index": self.index, "stale_answers": self.stale_answers}
 
 
-REPAIR_KINDS = ("missing_chunks", "orphan_chunks", "missing_texts", "orphan_texts", "graph_fixes", "bm25_rebuilt",
-                "state_files_rebuilt", "collections_dropped")
+REPAIR_KINDS = ("missing_chunks", "orphan_chunks", "missing_texts", "orphan_texts", "graph_fixes", "note_vectors",
+                "bm25_rebuilt", "state_files_rebuilt", "collections_dropped")
 
 
 def reindex(settings: Settings, *, full: bool = False, indexer: Indexer | None = None,
@@ -79,10 +82,12 @@ class _Reindex:
             self._forget(missing)
             runs.append(self.ix.run(self.progress))
         self._audit_graph()
+        self._audit_note_vectors()
         self._audit_bm25()
         self._drop_old_models()
         self._find_stale_answers()
         self.report.reembedded = sum(r.embedded for r in runs)
+        self.report.note_vectors += sum(r.note_vectors for r in runs)
         self.report.index = runs[0].as_dict()
         self.report.seconds = time.perf_counter() - self.t0
         if audit and self.s.audit_note:
@@ -197,6 +202,22 @@ class _Reindex:
             graph.save(self.s.graph_path)
             self.ix.graph_stamp = graph_stamp(self.s.graph_path)
             self.report.repaired["graph_fixes"] += fixes
+
+    def _audit_note_vectors(self) -> None:
+        """Note vectors ↔ notes: orphans deleted, missing ones and those whose document drifted (a run killed
+        before it reached them) embedded again."""
+        texts = ChunkStore(self.s.chunks_path)
+        try:
+            notes, stored = texts.note_paths(), self.ix.store.note_paths()
+            orphans, missing = sorted(stored - notes), sorted(notes - stored)
+            if orphans:
+                self.ix.store.delete_notes(orphans)
+            texts.set_doc_hashes(dict.fromkeys(missing, ""))
+            self.report.note_vectors = note_docs.refresh(notes, texts, self._graph(), self.ix.store, self.ix.embedder)
+        finally:
+            texts.close()
+        self.report.checked["note_vectors"] = len(stored)
+        self.report.repaired["note_vectors"] += len(orphans) + self.report.note_vectors
 
     def _audit_bm25(self) -> None:
         texts = ChunkStore(self.s.chunks_path)

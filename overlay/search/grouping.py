@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from overlay.search.retrieval import Retriever, SearchResult
+from overlay.search.retrieval import Period, Retriever, SearchResult
 
 SECTIONS_PER_NOTE = 3
 DEPTH = 4  # sections fetched per note asked for: enough that k notes come back
@@ -39,7 +39,7 @@ def by_note(results: list[SearchResult], k: int, per_note: int = SECTIONS_PER_NO
 
 
 def best_notes(retriever: Retriever, query: str, k: int, *, mode: str = "hybrid", include_answers: bool = False,
-               exclude: tuple[str, ...] = ()) -> list[NoteResult]:
+               exclude: tuple[str, ...] = (), period: Period = None) -> list[NoteResult]:
     sections = retriever.search(query, max(DEPTH * k, 40), mode=mode, include_answers=include_answers,
-                                exclude=exclude)
+                                exclude=exclude, period=period)
     return by_note(sections, k)

@@ -27,6 +27,8 @@ def open_retriever(settings: Settings, embedder: Embedder | None = None, *, live
     return Retriever(embedder=embedder, store=ChromaStore(settings, embedder.name, embedder.dim), texts=texts,
                      sparse=SparseIndex.current(texts, settings.bm25_path), graph=graph,
                      graph_weight=settings.graph_weight, fusion=settings.fusion, note_evidence=settings.note_evidence,
+                     bm25_coverage=settings.bm25_coverage, note_weight=settings.note_weight,
+                     link_boost=settings.link_boost, hub_penalty=settings.hub_penalty,
                      bm25_path=settings.bm25_path if live else None, graph_path=settings.graph_path if live else None)
 
 

@@ -21,6 +21,7 @@ from overlay.index.bm25 import SparseIndex
 from overlay.index.chunk_store import ChunkRow, ChunkStore
 from overlay.index.embedding import Embedder
 from overlay.index.indexer import file_stamp
+from overlay.index.stems import tokenize
 from overlay.index.vectors import VectorStore
 
 MODES = ("hybrid", "dense", "sparse", "graph")
@@ -34,6 +35,7 @@ BACKLINK = 0.7  # a note that links to a hit is evidence, a little weaker than a
 SOURCE_WEIGHT = {"dense": 1.0, "bm25": 1.0}
 
 Section = tuple[str, str]  # (path, heading)
+Period = tuple[str, str] | None  # (after, before) as YYYY-MM-DD, either may be "": only text dated within it
 
 SNIPPET_CHARS = 240
 
@@ -71,6 +73,7 @@ class _Ranked:
     why: dict[Section, str] = field(default_factory=dict)
     source: str = ""  # "dense" | "bm25" | "graph"
     similarity: dict[Section, float] = field(default_factory=dict)  # cosine to the query, where known
+    evidence: dict[Section, float] = field(default_factory=dict)  # a 0..1 trust in each hit (BM25: term coverage)
 
     def add(self, section: Section, chunk_id: str, score: float, why: str) -> None:
         if section not in self.chunk:
@@ -84,9 +87,13 @@ class Retriever:
 
     def __init__(self, *, embedder: Embedder, store: VectorStore, texts: ChunkStore, sparse: SparseIndex | None,
                  graph: LinkGraph | None, graph_weight: float = 0.0, fusion: str = "relative",
-                 note_evidence: float = 0.6, bm25_path: Path | None = None, graph_path: Path | None = None) -> None:
+                 note_evidence: float = 0.6, bm25_coverage: float = 1.0, note_weight: float = 0.0,
+                 link_boost: float = 0.0, hub_penalty: float = 0.0, bm25_path: Path | None = None,
+                 graph_path: Path | None = None) -> None:
         self.embedder, self.store, self.texts, self.sparse, self.graph = embedder, store, texts, sparse, graph
         self.graph_weight, self.fusion, self.note_evidence = graph_weight, fusion, note_evidence
+        self.bm25_coverage, self.note_weight, self.link_boost = bm25_coverage, note_weight, link_boost
+        self.hub_penalty = hub_penalty
         self.bm25_path, self.graph_path = bm25_path, graph_path
         self._graph_stamp = file_stamp(graph_path) if graph_path and graph is not None else None
         self._rows: dict[str, ChunkRow] = {}
@@ -109,22 +116,27 @@ class Retriever:
                     pass  # being replaced right now: the next search loads it
 
     def search(self, query: str, k: int = 10, *, mode: str = "hybrid", include_answers: bool = False,
-               exclude: Collection[str] = ()) -> list[SearchResult]:
+               exclude: Collection[str] = (), period: Period = None) -> list[SearchResult]:
+        """`period`: only text dated within it (a chat exchange's date, a daily note's, a note's `date:`)."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
         if not query.strip():
             return []
-        n = max(4 * k, 40)
+        n = max(4 * k, 40) * (4 if period else 1)  # a period drops most candidates: fetch more
         self.refresh()
         self._rows = {}  # per query: a warm Retriever must not serve texts an index run has since replaced
-        keep = _Filter(include_answers, set(exclude))
+        keep = _Filter(include_answers, set(exclude), period)
         vector = self.embedder.embed_query(query) if mode != "sparse" else None
         lists: list[_Ranked] = []
         if vector is not None:
             hits = self.store.query(vector, n, include_own=include_answers)
             lists.append(self._ranked([(h.id, h.score) for h in hits], keep, "dense"))
         if mode in ("hybrid", "sparse") and self.sparse is not None:
-            lists.append(self._ranked(self.sparse.search(query, n, include_own=include_answers), keep, "bm25"))
+            bm25 = self._ranked(self.sparse.search(query, n, include_own=include_answers), keep, "bm25")
+            self._weigh_term_coverage(bm25, query)
+            lists.append(bm25)
+        if mode == "hybrid" and self.note_weight > 0 and vector is not None:
+            lists.append(self._notes(vector, n, lists[0], keep))
         expand = mode == "graph" or (mode == "hybrid" and self.graph_weight > 0)
         if expand and self.graph is not None and vector is not None:
             seeds = [path for path, _ in list(_fuse(lists, self._weight, self.fusion))[: 3 * SEED_NOTES]]
@@ -136,7 +148,7 @@ class Retriever:
         return self._results(lists, k, raw=False)
 
     def linked(self, seeds: list[str], query: str, k: int, *, include_answers: bool = False,
-               exclude: Collection[str] = ()) -> list[SearchResult]:
+               exclude: Collection[str] = (), period: Period = None) -> list[SearchResult]:
         """Notes one link away from `seeds` (either direction, typed relations included), each by the section the
         link names or else its section closest to the query; best first (edge weight × seed rank × cosine). The
         answer loop fills its sources with these: the user's own links are evidence (the KAG side)."""
@@ -144,7 +156,7 @@ class Retriever:
         self._rows = {}
         if self.graph is None or not seeds:
             return []
-        ranked = self._expand(seeds, self.embedder.embed_query(query), _Filter(include_answers, set(exclude)))
+        ranked = self._expand(seeds, self.embedder.embed_query(query), _Filter(include_answers, set(exclude), period))
         out = []
         for section in ranked.order[:k]:
             cid = ranked.chunk[section]
@@ -168,6 +180,39 @@ class Retriever:
             if row is not None and keep(row):
                 ranked.add((row.path, row.heading), cid, score, why)
         return ranked
+
+    def _notes(self, vector: np.ndarray, n: int, dense: _Ranked, keep: _Filter) -> _Ranked:
+        """Whole-note matches (note vectors: title, properties, headings, opening, link titles), each standing on
+        its section that dense search ranked best, else on its first chunk."""
+        hits = self.store.query_notes(vector, n)
+        best: dict[str, tuple[Section, str]] = {}
+        for section in dense.order:
+            best.setdefault(section[0], (section, dense.chunk[section]))
+        firsts = self.texts.first_chunks([p for p, _ in hits if p not in best])
+        rows = self._rows_for(firsts.values())
+        ranked = _Ranked(source="note")
+        for path, cosine in hits:
+            if path in best:
+                section, cid = best[path]
+            elif path in firsts and firsts[path] in rows and keep(rows[firsts[path]]):
+                row = rows[firsts[path]]
+                section, cid = (row.path, row.heading), row.id
+            else:
+                continue
+            ranked.add(section, cid, cosine, "note")
+        return ranked
+
+    def _weigh_term_coverage(self, ranked: _Ranked, query: str) -> None:
+        """How much of the question each BM25 hit contains. Relative fusion scales every list to 0..1, so a hit that
+        shares one incidental word (an English question on Russian notes matching "model" or "Qwen") would count as
+        much as one that contains the whole question; weighting by coverage lets dense search lead when BM25's
+        evidence is thin or foreign to the text it matched."""
+        asked = set(tokenize(query))
+        if not asked or not self.bm25_coverage:
+            return
+        for section in ranked.order:
+            terms = set(self._rows[ranked.chunk[section]].terms.split())
+            ranked.evidence[section] = (len(asked & terms) / len(asked)) ** self.bm25_coverage
 
     def _expand(self, seeds: list[str], vector: np.ndarray, keep: _Filter) -> _Ranked:
         """Notes one link away from the seeds (either direction), weighted by edge kind and seed rank; for each,
@@ -228,7 +273,46 @@ class Retriever:
     # ---- fusion ---------------------------------------------------------------------------------------------
     def _weight(self, ranked: _Ranked) -> float:
         source = ranked.source
+        if source == "note":
+            return self.note_weight
         return SOURCE_WEIGHT.get(source, self.graph_weight if source == "graph" else 1.0)
+
+    def _hub_penalty(self, scores: dict[Section, float], lists: list[_Ranked]) -> dict[Section, float]:
+        """A hub — a section most of whose lines are links — is a map of where answers are, not an answer: it
+        matches a question's topic words while the note it links to holds the answer. Its score is lowered by up
+        to `hub_penalty`, in proportion to how far beyond half of its lines carry links."""
+        if not self.hub_penalty:
+            return scores
+        chunk = {section: r.chunk[section] for r in reversed(lists) for section in r.order}
+        rows = self._rows_for(chunk[s] for s in scores if s in chunk)
+        out = {}
+        for section, value in scores.items():
+            share = rows[chunk[section]].link_share if section in chunk and chunk[section] in rows else 0.0
+            out[section] = value * (1.0 - self.hub_penalty * min(max((share - 0.5) / 0.5, 0.0), 1.0))
+        return dict(sorted(out.items(), key=lambda item: -item[1]))
+
+    def _link_boost(self, scores: dict[Section, float]) -> dict[Section, float]:
+        """Notes one link away from the strongest hits gain a bounded share of their evidence: at most
+        `link_boost` × min(the seed's score, their own), divided by √ of the seed's link count (a hub linking to
+        everything lends each neighbour little). Only candidates with their own evidence gain, and by no more than
+        what they already have, so a weak neighbour of a strong hit never jumps a strong direct match."""
+        if not self.link_boost or self.graph is None or not scores:
+            return scores
+        seeds: dict[str, float] = {}
+        for (path, _), value in scores.items():
+            if path not in seeds:
+                seeds[path] = value
+            if len(seeds) == SEED_NOTES:
+                break
+        gain: dict[str, float] = defaultdict(float)
+        for seed, seed_score in seeds.items():
+            linked = set(self.graph.outlinks(seed)) | set(self.graph.backlinks(seed))
+            linked.discard(seed)
+            for other in linked:
+                gain[other] += seed_score / max(len(linked), 1) ** 0.5
+        boosted = {section: value + self.link_boost * min(gain.get(section[0], 0.0), value)
+                   for section, value in scores.items()}
+        return dict(sorted(boosted.items(), key=lambda item: -item[1]))
 
     def _results(self, lists: list[_Ranked], k: int, *, raw: bool) -> list[SearchResult]:
         """Single-source modes keep that source's own scores (cosine, BM25, graph weight); hybrid the fused one."""
@@ -237,6 +321,7 @@ class Retriever:
             scores = dict(sorted(scores.items(), key=lambda item: -item[1]))
         else:
             scores = _note_evidence(_fuse(lists, self._weight, self.fusion), self.note_evidence)
+            scores = self._hub_penalty(self._link_boost(scores), lists)
         out: list[SearchResult] = []
         for section, score in list(scores.items())[:k]:
             sources = [r for r in lists if section in r.chunk]
@@ -268,7 +353,7 @@ def _fuse(lists: list[_Ranked], weight: Callable[[_Ranked], float], method: str 
         lo, hi = values.min(), values.max()
         norm = (values - lo) / (hi - lo) if hi > lo else np.ones_like(values)
         for section, value in zip(ranked.order, norm, strict=True):
-            score[section] += weight(ranked) * float(value)
+            score[section] += weight(ranked) * float(value) * ranked.evidence.get(section, 1.0)
     return dict(sorted(score.items(), key=lambda item: -item[1]))
 
 
@@ -297,6 +382,12 @@ def _note_evidence(scores: dict[Section, float], weight: float) -> dict[Section,
 class _Filter:
     include_answers: bool
     exclude: set[str]
+    period: Period = None
 
     def __call__(self, row: ChunkRow) -> bool:
-        return (self.include_answers or not row.answer) and row.path not in self.exclude
+        if not (self.include_answers or not row.answer) or row.path in self.exclude:
+            return False
+        if self.period is None:
+            return True
+        after, before = self.period
+        return bool(row.date) and (not after or row.date >= after) and (not before or row.date <= before)

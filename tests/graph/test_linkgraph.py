@@ -122,3 +122,14 @@ def test_html_export_is_a_self_contained_page_with_every_node() -> None:
     assert ids == {"Папка/A.md", "B.md", "C.md", "unresolved:нет такой"}  # tags are left out
     assert 'class="unresolved"' in svg
     assert not re.search(r'(src|href)="https?:', page)  # nothing fetched from the network
+
+
+def test_a_named_link_to_the_note_itself_is_an_edge_but_not_a_backlink() -> None:
+    """As in Obsidian's resolved links: `[[Дневник#Планы]]` inside Дневник is an edge to itself; `[[#Планы]]` is a
+    place in the note, not an edge."""
+    g = LinkGraph()
+    g.apply([note("Дневник.md", "# Дневник\n## Планы\nсм. [[Дневник#Планы]] и [[#Планы]]")])
+    assert edges(g) == {("Дневник.md", "Дневник.md", "link")}
+    assert g.backlinks("Дневник.md") == [] and g.outlinks("Дневник.md") == []
+    assert g.stale_sources() == []
+    assert g.stats()["links"] == 1

@@ -65,12 +65,12 @@ def install(point: str, nth: int) -> None:
 
         real_replace = ChunkStore.replace_paths
 
-        def replace_paths(self, paths, chunks, answers=()):
+        def replace_paths(self, paths, chunks, answers=(), notes=None):
             if due():
                 self._db.execute("BEGIN")
                 self._db.executemany("DELETE FROM chunks WHERE path = ?", [(p,) for p in set(paths)])
                 die()
-            real_replace(self, paths, chunks, answers)
+            real_replace(self, paths, chunks, answers, notes)
 
         ChunkStore.replace_paths = replace_paths
     elif point == "graph":

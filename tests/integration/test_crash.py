@@ -46,15 +46,18 @@ def snapshot(state: Path) -> dict[str, object]:
     db.close()
     client = chromadb.PersistentClient(path=str(state / "chroma"),
                                        settings=chromadb.config.Settings(anonymized_telemetry=False))
-    (col,) = [c for c in client.list_collections()]
-    col = client.get_collection(col if isinstance(col, str) else col.name)
-    vectors = col.get(include=[])["ids"]
+    names = sorted(c if isinstance(c, str) else c.name for c in client.list_collections())
+    (chunks,) = [n for n in names if n.startswith("chunks-")]
+    vectors = client.get_collection(chunks).get(include=[])["ids"]
+    notes = [n for n in names if n.startswith("notes-")]
+    note_vectors = sorted(m["path"] for m in client.get_collection(notes[0]).get(include=["metadatas"])["metadatas"]) \
+        if notes else []
     graph = json.loads((state / "graph.json").read_bytes())
     nodes = sorted(n["id"] for n in graph["graph"]["nodes"])
     edges = sorted((e["source"], e["target"], e["key"], e.get("count", 1)) for e in graph["graph"]["edges"])
     chunk_ids = sorted(c for _, _, ids in manifest.values() for c in ids)
     return {"manifest": manifest, "texts": texts, "vectors": sorted(vectors), "dupes": len(vectors) - len(set(vectors)),
-            "chunk_ids": chunk_ids, "nodes": nodes, "edges": edges}
+            "chunk_ids": chunk_ids, "nodes": nodes, "edges": edges, "note_vectors": note_vectors}
 
 
 def update_vault(vault: Path) -> None:

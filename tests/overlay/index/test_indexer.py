@@ -135,7 +135,8 @@ def test_crash_before_manifest_commit_replays_without_duplicates(vault: Path, fa
     monkeypatch.setattr(Manifest, "commit", real_commit)
     embedded_before = ix.embedder.embedded
     report = ix.run()  # the replay: MemoryStore raises on any duplicate id
-    assert ix.embedder.embedded == embedded_before  # nothing re-embedded: the crashed run's vectors were kept
+    # no chunk re-embedded (the crashed run's vectors were kept); only the note vectors it never reached
+    assert report.embedded == 0 and ix.embedder.embedded - embedded_before == report.note_vectors
     assert (report.new, report.modified, report.deleted) == (1, 1, 1)
     assert_consistent(ix)
     clean = FakeIndex(ix.settings.__class__(**{**ix.settings.__dict__, "state_dir": vault.parent / "clean"}))

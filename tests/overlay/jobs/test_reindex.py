@@ -64,7 +64,8 @@ def test_missing_and_orphan_chunk_texts_are_repaired(ix: FakeIndex) -> None:
     texts = ChunkStore(ix.settings.chunks_path)
     some = texts.ids_for_paths(["Сон.md"])["Сон.md"]
     texts.delete_ids(some)
-    texts._db.execute("INSERT INTO chunks VALUES ('stray', 'X.md', '', '', 0, 1, 'x', 'x', 0)")
+    texts._db.execute("INSERT INTO chunks (id, path, heading, heading_path, ordinal, line, text, terms, answer) "
+                      "VALUES ('stray', 'X.md', '', '', 0, 1, 'x', 'x', 0)")
     texts._db.commit()
     texts.close()
     report = run(ix)
@@ -102,7 +103,9 @@ def test_a_corrupt_manifest_is_moved_aside_and_rebuilt(ix: FakeIndex) -> None:
 def test_full_reembeds_everything(ix: FakeIndex) -> None:
     before = ix.embedder.embedded
     report = run(ix, full=True)
-    assert report["reembedded"] == ix.embedder.embedded - before == report["checked"]["chunks"] > 0
+    assert report["reembedded"] == report["checked"]["chunks"] > 0
+    assert report["reembedded"] + report["note_vectors"] == ix.embedder.embedded - before
+    assert report["note_vectors"] == len(NOTES)
 
 
 def test_the_audit_note_lists_what_is_wrong_and_every_link_resolves(ix: FakeIndex) -> None:

@@ -121,3 +121,69 @@ def test_hundreds_of_answer_notes_never_crowd_out_the_users_note(vault: Path, fa
         assert results and results[0].path == "Сон.md", mode
     with_answers = retriever.search(query, 5, mode="sparse", include_answers=True)
     assert all(r.path.startswith("Overlay/") for r in with_answers)  # they do outrank it when asked for
+
+
+def test_a_period_keeps_only_text_dated_within_it(vault: Path, fake_index) -> None:
+    write(vault, "Дневник/2025-06-10.md", "# 2025-06-10\nинтервалы перенёс, пульс высокий\n")
+    write(vault, "Дневник/2025-08-10.md", "# 2025-08-10\nинтервалы на 300 ватт\n")
+    write(vault, "Интервалы.md", "# Интервалы\nинтервалы по вторникам\n")  # no date: out when a period is asked
+    ix = fake_index(vault)
+    ix.run()
+    retriever = ix.retriever()
+    assert {r.path for r in retriever.search("интервалы", 10)} == {"Дневник/2025-06-10.md", "Дневник/2025-08-10.md",
+                                                                   "Интервалы.md"}
+    assert [r.path for r in retriever.search("интервалы", 10, period=("2025-08-01", ""))] == ["Дневник/2025-08-10.md"]
+    assert [r.path for r in retriever.search("интервалы", 10, period=("", "2025-06-30"))] == ["Дневник/2025-06-10.md"]
+
+
+def test_a_hub_does_not_outrank_the_note_it_points_to(vault: Path, fake_index) -> None:
+    write(vault, "Карта LLM.md", "# Карта LLM\n- [[Промпты]] — шаблоны промптов\n- [[RAG]] — поиск\n"
+                                 "- [[Агенты]] — агенты\n- [[Обучение]] — обучение\n")
+    write(vault, "Промпты.md", "# Промпты\nШаблоны промптов для пересказа: пять пунктов без оценок.\n")
+    for name in ("RAG", "Агенты", "Обучение"):
+        write(vault, f"{name}.md", f"# {name}\nтекст про {name}\n")
+    query = "шаблоны промптов из карты LLM"
+    ix = fake_index(vault, hub_penalty=0.0, link_boost=0.0, note_weight=0.0)
+    ix.run()
+    plain = [r.path for r in _retriever(ix).search(query, 3)]
+    ix_hub = fake_index(vault, hub_penalty=0.8, link_boost=0.0, note_weight=0.0)
+    tuned = [r.path for r in _retriever(ix_hub, store=ix.store).search(query, 3)]
+    assert plain[0] == "Карта LLM.md" and tuned[0] == "Промпты.md"
+
+
+def test_the_link_boost_is_bounded_by_a_neighbours_own_evidence(vault: Path, fake_index) -> None:
+    write(vault, "Сон.md", "# Сон\nСпортсмену нужно восемь часов сна, см. [[Пустяк]].\n")
+    write(vault, "Пустяк.md", "# Пустяк\nничего общего\n")
+    ix = fake_index(vault, link_boost=5.0, note_weight=0.0)
+    ix.run()
+    results = _retriever(ix).search("сколько часов сна нужно спортсмену", 5)
+    assert results[0].path == "Сон.md"  # a weak neighbour of a strong hit never jumps it, whatever the weight
+
+
+def test_bm25_hits_count_by_how_much_of_the_question_they_hold(vault: Path, fake_index) -> None:
+    write(vault, "Полный.md", "# Полный\nпорт сервера моделей восемь тысяч восемьдесят один\n")
+    write(vault, "Случайный.md", "# Случайный\nмоделей много, моделей разных, моделей моделей моделей\n")
+    ix = fake_index(vault)
+    ix.run()
+    retriever = _retriever(ix)
+    bm25 = retriever._ranked(retriever.sparse.search("порт сервера моделей", 10), _keep(), "bm25")
+    retriever._weigh_term_coverage(bm25, "порт сервера моделей")
+    assert bm25.evidence[("Полный.md", "Полный")] == 1.0
+    assert bm25.evidence[("Случайный.md", "Случайный")] == pytest.approx(1 / 3)
+
+
+def _retriever(ix, store=None) -> Retriever:
+    from graph import LinkGraph
+
+    s = ix.settings
+    texts = ChunkStore(s.chunks_path)
+    return Retriever(embedder=ix.embedder, store=store or ix.store, texts=texts,
+                     sparse=SparseIndex.current(texts, s.bm25_path), graph=LinkGraph.load(s.graph_path),
+                     note_evidence=s.note_evidence, bm25_coverage=s.bm25_coverage, note_weight=s.note_weight,
+                     link_boost=s.link_boost, hub_penalty=s.hub_penalty)
+
+
+def _keep():
+    from overlay.search.retrieval import _Filter
+
+    return _Filter(False, set())
