@@ -20,7 +20,7 @@ from overlay.index.embedding import Embedder
 from overlay.search.grouping import best_notes
 from overlay.search.reader import open_retriever
 from overlay.search.related import related
-from overlay.search.retrieval import MODES, Period
+from overlay.search.retrieval import MODES, Period, Retriever
 from overlay.search.suggest import suggest_links
 from overlay.settings import Settings
 from vault_sync import SkipFile, read_note
@@ -35,16 +35,18 @@ class BadRequest(OverlayError):
 
 
 class Session:
-    def __init__(self, settings: Settings, *, embedder: Embedder | None = None, llm: LLM | None = None) -> None:
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None, llm: LLM | None = None,
+                 retriever: Retriever | None = None) -> None:
+        """Everything is opened from settings on first use unless handed in (tests hand in fakes)."""
         self.settings = settings
         self.lock = threading.RLock()
         self._embedder = embedder
         self._llm = llm
-        self._retriever = None
+        self._retriever = retriever
 
     # ---- the warm parts ---------------------------------------------------------------------------------------
     @property
-    def retriever(self):
+    def retriever(self) -> Retriever:
         if self._retriever is None:
             self._retriever = open_retriever(self.settings, self._embedder, live=True)
         return self._retriever

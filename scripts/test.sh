@@ -6,11 +6,18 @@ bash scripts/setup.sh
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False
 .venv/bin/ruff check .
 set +e
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+.venv/bin/python -m pytest -q -rs -p no:cacheprovider "$@"   # -rs: every skip says why
 code=$?
 set -e
 if [ "$code" -eq 5 ]; then
   echo "error: pytest collected no tests" >&2
   exit 1
 fi
-exit "$code"
+[ "$code" -eq 0 ] || exit "$code"
+# The Obsidian plugin: type-checked, built and tested against a real `overlay serve` (needs node and npm).
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+  (cd obsidian-plugin && npm ci --no-audit --no-fund --loglevel=error && npm run -s typecheck && npm run -s build \
+    && npm test)
+else
+  echo "note: node/npm not found: the Obsidian plugin's tests were SKIPPED (install Node.js 20 to run them)" >&2
+fi

@@ -73,6 +73,7 @@ def _register() -> None:
         eval_cmd,
         graph_cmd,
         index_cmd,
+        mcp_cmd,
         reindex_cmd,
         search_cmd,
         serve_cmd,

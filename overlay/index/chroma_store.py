@@ -163,14 +163,12 @@ class ChromaStore:
 
     @_translated
     def query(self, vector: np.ndarray, k: int, *, include_own: bool = False) -> list[Hit]:
+        """(Chroma 1.x answers fewer than k when a collection holds fewer: no count() round-trip first.)"""
         hits: list[Hit] = []
         for col, own in self._cols():
             if own and not include_own:
                 continue
-            n = col.count()
-            if n == 0:
-                continue
-            res = col.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=min(k, n),
+            res = col.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k,
                             include=["metadatas", "distances"])
             hits += [Hit(cid, 1.0 - float(dist), meta or {}) for cid, meta, dist in
                      zip(res["ids"][0], res["metadatas"][0], res["distances"][0], strict=True)]
@@ -214,9 +212,9 @@ class ChromaStore:
 
     @_translated
     def query_notes(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
-        if self._notes is None or (n := self._notes.count()) == 0:
+        if self._notes is None:
             return []
-        res = self._notes.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=min(k, n),
+        res = self._notes.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k,
                                 include=["metadatas", "distances"])
         return [(meta["path"], 1.0 - float(dist)) for meta, dist in zip(res["metadatas"][0], res["distances"][0],
                                                                           strict=True)]

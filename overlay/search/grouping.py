@@ -9,7 +9,7 @@ from typing import Any
 from overlay.search.retrieval import Period, Retriever, SearchResult
 
 SECTIONS_PER_NOTE = 3
-DEPTH = 4  # sections fetched per note asked for: enough that k notes come back
+DEPTH = 3  # sections fetched per note asked for: enough that k notes come back
 
 
 @dataclass(frozen=True)

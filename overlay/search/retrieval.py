@@ -38,6 +38,7 @@ Section = tuple[str, str]  # (path, heading)
 Period = tuple[str, str] | None  # (after, before) as YYYY-MM-DD, either may be "": only text dated within it
 
 SNIPPET_CHARS = 240
+NOTE_CANDIDATES = 50  # whole-note matches fetched per query: beyond these they add nothing to the top results
 
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
@@ -122,7 +123,7 @@ class Retriever:
             raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
         if not query.strip():
             return []
-        n = max(4 * k, 40) * (4 if period else 1)  # a period drops most candidates: fetch more
+        n = max(3 * k, 40) * (4 if period else 1)  # a period drops most candidates: fetch more
         self.refresh()
         self._rows = {}  # per query: a warm Retriever must not serve texts an index run has since replaced
         keep = _Filter(include_answers, set(exclude), period)
@@ -184,7 +185,7 @@ class Retriever:
     def _notes(self, vector: np.ndarray, n: int, dense: _Ranked, keep: _Filter) -> _Ranked:
         """Whole-note matches (note vectors: title, properties, headings, opening, link titles), each standing on
         its section that dense search ranked best, else on its first chunk."""
-        hits = self.store.query_notes(vector, n)
+        hits = self.store.query_notes(vector, min(n, NOTE_CANDIDATES))
         best: dict[str, tuple[Section, str]] = {}
         for section in dense.order:
             best.setdefault(section[0], (section, dense.chunk[section]))

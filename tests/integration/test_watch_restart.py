@@ -40,7 +40,11 @@ def wait_for(condition, what: str, timeout: float = 60.0) -> None:
 
 def finish(proc: subprocess.Popen) -> str:
     proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=60)
+    try:
+        out, _ = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
     return out
 
 
@@ -60,9 +64,11 @@ def test_killed_while_the_model_writes_then_answered_once_after_restart(asking_v
     assert first.returncode == -signal.SIGKILL and (vault.parent / "generating").exists()
     assert answers(vault) == []
     second = start(vault)
-    wait_for(lambda: "overlay: answered" in (vault / "Вопрос.md").read_text(encoding="utf-8"), "the answer")
-    time.sleep(1.5)  # a second answer would come within a batch or two
-    out = finish(second)
+    try:
+        wait_for(lambda: "overlay: answered" in (vault / "Вопрос.md").read_text(encoding="utf-8"), "the answer")
+        time.sleep(1.5)  # a second answer would come within a batch or two
+    finally:
+        out = finish(second)
     assert len(answers(vault)) == 1, out
     third = start(vault)  # and a restart after success asks nothing again
     time.sleep(3)
@@ -77,7 +83,9 @@ def test_killed_after_the_note_was_written_is_not_answered_twice(asking_vault: P
     assert first.returncode == -signal.SIGKILL and len(answers(vault)) == 1
     assert "overlay: ask" in (vault / "Вопрос.md").read_text(encoding="utf-8")  # killed before marking
     second = start(vault)
-    time.sleep(4)
-    out = finish(second)
+    try:
+        time.sleep(4)
+    finally:
+        out = finish(second)
     assert len(answers(vault)) == 1, out
     assert "its answer was written before the last stop" in out
