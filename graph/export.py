@@ -34,7 +34,10 @@ def _flatten(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
     return flat
 
 
-def export_graph(graph: LinkGraph, fmt: str) -> str:
+def export_graph(graph: LinkGraph, fmt: str, *, around: str | None = None, depth: int = 1,
+                 vault_name: str = "") -> str:
+    """`around`/`depth`: the html page of one note's neighbourhood (a local graph); `vault_name`: the page's
+    notes open in Obsidian on a click."""
     g = public_graph(graph)
     if fmt == "json":
         return json.dumps(nx.node_link_data(g, edges="edges"), ensure_ascii=False, indent=1)
@@ -43,7 +46,7 @@ def export_graph(graph: LinkGraph, fmt: str) -> str:
     if fmt == "html":
         from graph.html import export_html
 
-        return export_html(graph)
+        return export_html(graph, around=around, depth=depth, vault_name=vault_name)
     if fmt == "gexf":
         buf = io.BytesIO()
         nx.write_gexf(_flatten(g), buf)

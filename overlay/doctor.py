@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,8 +32,8 @@ class Check:
 
 
 def run(settings: Settings) -> list[Check]:
-    steps: list[Callable[[Settings], Check]] = [_python, _answer_mode, _llama, _model, _embedding, _state_dir, _index,
-                                                _answers]
+    steps: list[Callable[[Settings], Check]] = [_python, _answer_mode, _llama, _model, _adapter, _embedding,
+                                                _state_dir, _index, _answers]
     checks = []
     for step in steps:
         try:
@@ -97,6 +98,25 @@ def _model(settings: Settings) -> Check:
              f"n_ctx {settings.n_ctx}"
     too_big = trained.isdigit() and settings.n_ctx > int(trained)
     return Check("model file", not too_big, detail, f"set n_ctx ≤ {trained}" if too_big else "")
+
+
+def _adapter(settings: Settings) -> Check:
+    """The LoRA adapter: a readable LoRA GGUF for this model's architecture, layers and width."""
+    if not settings.lora_path:
+        return Check("LoRA adapter", True, "none (lora_path not set)")
+    if settings.llm_url:
+        return Check("LoRA adapter", False, f"lora_path is set but the model is served by {settings.llm_url}",
+                     "load the adapter in that server (llama-server --lora FILE), or unset llm_url")
+    from overlay.answer import lora
+    from overlay.answer.llm_llama import read_metadata
+
+    try:
+        adapter = lora.inspect(Path(settings.lora_path).expanduser())
+        model = model_file(settings)
+        lora.check_fits(adapter, read_metadata(model))
+    except OverlayError as exc:
+        return Check("LoRA adapter", False, str(exc), exc.hint or "")
+    return Check("LoRA adapter", True, f"{adapter.describe()}; fits {model.name} (scale {settings.lora_scale:g})")
 
 
 @cache

@@ -8,6 +8,7 @@ from graph import GraphFileError, LinkGraph
 from overlay.errors import NotIndexed
 from overlay.index.embedding import Embedder, embedder_name
 from overlay.index.indexer import Indexer, IndexReport, Progress
+from overlay.jobs import metrics
 from overlay.jobs.reindex import last_run
 from overlay.jobs.watch_health import read_health
 from overlay.search.grouping import NoteResult, best_notes
@@ -20,7 +21,13 @@ from vault_sync import Manifest
 
 
 def index(settings: Settings, progress: Progress | None = None) -> IndexReport:
-    return Indexer(settings).run(progress)
+    indexer = Indexer(settings)
+    report = indexer.run(progress)
+    try:
+        metrics.after_index(settings, indexer.graph)
+    except (OSError, GraphFileError) as exc:  # the index is done; a missed snapshot is a warning, not a failure
+        report.warnings.append({"path": str(metrics.path_of(settings)), "reason": f"metrics not recorded: {exc}"})
+    return report
 
 
 def status(settings: Settings) -> dict[str, Any]:
@@ -43,6 +50,7 @@ def status(settings: Settings) -> dict[str, Any]:
             "state_dir": str(settings.state_dir),
             "watcher": read_health(settings),
             "nightly": last_run(settings),
+            "metrics": metrics.summary(metrics.history(settings)),
         }
     finally:
         manifest.close()

@@ -44,7 +44,8 @@ class Settings:
     n_gpu_layers: int = -1  # -1 = all layers when llama.cpp has GPU offload compiled in, else CPU; 0 = CPU
     n_threads: int = 0  # 0 = llama.cpp's choice
     flash_attn: str = "auto"  # "auto" (on when offloading to a GPU), "on", "off"
-    lora_path: str | None = None  # a LoRA adapter (GGUF) applied on load
+    lora_path: str | None = None  # a LoRA adapter (GGUF) applied on load; `overlay doctor` checks it fits the model
+    lora_scale: float = 1.0  # how strongly the adapter applies (llama.cpp's --lora-scaled)
     chat_format: str | None = None  # None = the chat template inside the GGUF
     max_answer_tokens: int = 512  # per answer section, thinking included
     temperature: float = 0.2

@@ -8,6 +8,7 @@ compiled in, else CPU; `n_gpu_layers` overrides.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import inspect
 import io
 import os
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+from overlay.answer import lora
 from overlay.answer.llm import Message, Usage, model_file
 from overlay.errors import LLMError
 from overlay.settings import Settings
@@ -45,7 +47,8 @@ def load_options(settings: Settings) -> dict[str, Any]:
         lora = Path(settings.lora_path).expanduser()
         if not lora.is_file():
             raise LLMError(f"LoRA adapter not found: {lora}", hint="fix lora_path or remove it")
-        options["lora_path"] = str(lora)
+        options["lora_path"], options["lora_scale"] = str(lora), settings.lora_scale
+        options["lora_stamp"] = lora.stat().st_mtime_ns  # a rebuilt adapter is loaded again, not served from memory
     if settings.chat_format:
         options["chat_format"] = settings.chat_format
     flash = settings.flash_attn == "on" or (settings.flash_attn == "auto" and offload and layers != 0)
@@ -58,11 +61,20 @@ class LlamaCppLLM:
     _loaded: ClassVar[dict[tuple, LlamaCppLLM]] = {}
 
     def __init__(self, path: Path, options: dict[str, Any]) -> None:
+        adapter = {k: options[k] for k in ("lora_path", "lora_scale") if k in options}
+        loading = {k: v for k, v in options.items() if k not in ("lora_path", "lora_scale", "lora_stamp")}
         try:
-            self.llama = llama_cpp.Llama(model_path=str(path), **options)
+            self.llama = llama_cpp.Llama(model_path=str(path), **loading)
         except (ValueError, RuntimeError, OSError) as exc:
             raise LLMError(f"could not load {path.name}: {exc}",
                            hint="is it a GGUF file this llama-cpp-python can read? `overlay doctor` checks") from None
+        self.adapter: lora.Adapter | None = None
+        if adapter:
+            try:
+                self.adapter = apply_adapter(self.llama, Path(adapter["lora_path"]), adapter["lora_scale"])
+            except LLMError:
+                self.llama.close()
+                raise
         self.path, self.options = path, options
         self.name = path.name
         self.n_ctx = self.llama.n_ctx()
@@ -97,6 +109,26 @@ class LlamaCppLLM:
         finally:  # also when the caller stops early (a looping model): the counts still hold
             completion = len(self.llama.tokenize("".join(pieces).encode("utf-8"), add_bos=False, special=True))
             self.usage = Usage(max(self.llama.n_tokens - completion, 0), completion)
+
+
+def apply_adapter(llama: llama_cpp.Llama, path: Path, scale: float) -> lora.Adapter:
+    """Load a LoRA adapter into a loaded model, checked first (overlay.answer.lora) and checked after.
+
+    Not through `Llama(lora_path=...)`: llama-cpp-python 0.3.36 misses llama.cpp's refusal there (a NULL pointer
+    tested against None) and the process dies of a segmentation fault; it also turns off mmap, which llama.cpp no
+    longer needs (adapters are applied in the compute graph, the base weights stay untouched). These are the same
+    calls it makes, with the result tested."""
+    adapter = lora.inspect(path)
+    lora.check_fits(adapter, {str(k): str(v) for k, v in (llama.metadata or {}).items()})
+    handle = llama_cpp.llama_adapter_lora_init(llama._model.model, str(path).encode("utf-8"))
+    if not handle:  # a NULL pointer: llama.cpp refused it (its log, with verbose, says why)
+        raise LLMError(f"llama.cpp refused the LoRA adapter {path.name}: it does not fit {llama.model_path}",
+                       hint=lora.HINT)
+    llama._stack.callback(llama_cpp.llama_adapter_lora_free, handle)  # freed before the context and the model
+    handles = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(handle)
+    if llama_cpp.llama_set_adapters_lora(llama._ctx.ctx, handles, 1, (ctypes.c_float * 1)(scale)):
+        raise LLMError(f"llama.cpp could not apply the LoRA adapter {path.name}", hint=lora.HINT)
+    return adapter
 
 
 def read_metadata(path: Path) -> dict[str, str]:

@@ -9,6 +9,7 @@ import click
 from graph import FORMATS, export_graph
 from overlay import library
 from overlay.cli import emit_json, err, main, vault_options
+from overlay.errors import NoteNotFound, OverlayError
 from overlay.settings import Settings
 from vault_sync import write_atomic
 
@@ -22,10 +23,22 @@ def graph_group() -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write to this file (default: standard output).")
+@click.option("--around", default=None, metavar="NOTE", help="html: only this note's neighbourhood (a local graph).")
+@click.option("--depth", default=1, show_default=True, type=click.IntRange(1, 5), help="With --around: link steps.")
 @vault_options
-def export_command(settings: Settings, as_json: bool, fmt: str, output: Path | None) -> None:
-    """Export the graph: json (networkx node-link data), graphml or gexf. Node ids are vault paths."""
-    text = export_graph(library.load_graph(settings), fmt)
+def export_command(settings: Settings, as_json: bool, fmt: str, output: Path | None, around: str | None,
+                   depth: int) -> None:
+    """Export the graph: json (networkx node-link data), graphml, gexf, or html (a page with clusters, search and
+    filters). Node ids are vault paths."""
+    graph = library.load_graph(settings)
+    if around is not None:
+        if fmt != "html":
+            raise OverlayError("--around makes a local graph page: use it with --format html")
+        resolution = graph.resolver.resolve(around.removesuffix(".md"), "")
+        if resolution.path is None or not graph.g.has_node(resolution.path):
+            raise NoteNotFound(f"no note {around!r} in the graph")
+        around = resolution.path
+    text = export_graph(graph, fmt, around=around, depth=depth, vault_name=settings.vault.name)
     if output is None:
         click.echo(text)
         return

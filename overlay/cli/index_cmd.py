@@ -76,6 +76,12 @@ def status_command(settings: Settings, as_json: bool) -> None:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(night["time"]))
         table.add_row("last reindex", f"{when}, {'ok' if night['ok'] else '[red]FAILED[/]: ' + str(night['error'])}"
                                       f" ({night['via']}, {night['seconds']:.1f}s)")
+    m = data.get("metrics") or {}
+    if m:
+        change = m.get("change", {})
+        table.add_row("since " + m["since"], f"notes {change.get('notes', 0):+d}, links {change.get('links', 0):+d}, "
+                                             f"unlinked {100 * (m.get('orphan_share') or 0):.0f} %, "
+                                             f"clusters {m.get('clusters') or '?'}")
     out.print(table)
     problems("skipped", data["skipped"])
     errors = [{"path": f"{time.strftime('%m-%d %H:%M', time.localtime(e['time']))} {e['path']}".strip(),

@@ -16,12 +16,14 @@ from graph import LinkGraph
 from overlay.answer.writeback import answers_dir, vault_relative, vault_writes
 from overlay.errors import WriteRefused
 from overlay.index.indexer import IndexReport
+from overlay.jobs import metrics
 from overlay.settings import Settings
 from vault_sync import Manifest, SkipFile, read_note, write_atomic
 from vault_sync.markdown import LINK_UNSAFE
 from vault_sync.script import has_cyrillic
 
 AUDIT_TYPE = "overlay-audit"
+CHART_MARK = "<!-- overlay-audit chart: rewritten by each nightly audit -->"
 LIST_LIMIT = 200  # per section: a 100k-note vault must still get a readable note
 
 
@@ -39,13 +41,31 @@ def write_audit_note(settings: Settings, graph: LinkGraph, index: IndexReport, r
     finally:
         manifest.close()
     lang = _language(settings, graph)
+    words = prompts.table("audit.toml")[lang]
+    mind = _thinking(settings, graph, words, warnings)
     rows = skipped + [{"warning": "1", **w} for w in warnings]
-    text = _Render(settings, graph, prompts.table("audit.toml")[lang]).note(index, reindex, rows, counts)
+    charts = {name: path.with_name(f"{path.stem} - {name}.svg") for name in mind.charts}
+    charts = {name: chart for name, chart in charts.items() if _chart_ours_or_absent(chart)}
+    render = _Render(settings, graph, words)
+    text = render.note(index, reindex, rows, counts, render.thinking(mind, {k: p.name for k, p in charts.items()}))
     with vault_writes(settings):
         if not _ours_or_absent(settings, path):  # the user made a note of that name while the audit ran
             return None
+        for name, chart in charts.items():
+            write_atomic(chart, mind.charts[name].replace("<svg ", f"{CHART_MARK}\n<svg ", 1))
         write_atomic(path, text)
     return vault_relative(settings, path)
+
+
+def _chart_ours_or_absent(path: Path) -> bool:
+    """A chart file is rewritten only when an earlier audit wrote it (it carries our mark)."""
+    try:
+        with path.open("rb") as f:
+            return CHART_MARK.encode() in f.read(4096)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
 
 
 def write_failure_note(settings: Settings, error: str) -> str | None:
@@ -94,18 +114,29 @@ def _language(settings: Settings, graph: LinkGraph) -> str:
     return "ru" if sum(has_cyrillic(t) for t in titles) * 2 >= len(titles) > 0 else "en"
 
 
+def _thinking(settings: Settings, graph: LinkGraph, words: dict[str, str],
+              warnings: list[dict[str, str]]) -> metrics.Thinking:
+    """The metrics section; when it cannot be made the rest of the audit still is, and says why."""
+    try:
+        return metrics.thinking(settings, graph, words)
+    except Exception as exc:  # a plotting or history failure must not cost the night its audit note
+        warnings.append({"path": str(metrics.path_of(settings)), "reason": f"metrics of thinking: {exc}"})
+        return metrics.Thinking({})
+
+
 class _Render:
     def __init__(self, settings: Settings, graph: LinkGraph, words: dict[str, str]) -> None:
         self.s, self.graph, self.w = settings, graph, words
         self.ours = settings.answers_folder.strip("/").lower() + "/"
 
     def note(self, index: IndexReport, reindex: dict[str, Any], skipped: list[dict[str, str]],
-             counts: dict[str, int]) -> str:
+             counts: dict[str, int], thinking: str = "") -> str:
         w, stats = self.w, self.graph.stats()
         parts = [prompts.fill(w["intro"], when=datetime.now().astimezone().isoformat(timespec="seconds")),
                  f"## {w['size']}\n\n" + prompts.fill(
                      w["size_line"], notes=counts["notes"], chunks=counts["chunks"], links=stats["links"],
                      unresolved=stats["unresolved_links"], seconds=round(reindex["seconds"], 1)),
+                 *([thinking] if thinking else []),
                  self._repairs(reindex), self._changes(index), self._unresolved(), self._ambiguous(),
                  self._orphans(), self._stale(reindex.get("stale_answers", [])), self._skipped(skipped)]
         meta = {"type": AUDIT_TYPE, "updated": datetime.now().astimezone().isoformat(timespec="seconds")}
@@ -168,6 +199,24 @@ class _Render:
                 linked.update((source, target))
         return self._listing(self.w["orphans"], [self.link(p) for p in sorted(notes - linked)])
 
+    def thinking(self, mind: metrics.Thinking, files: dict[str, str]) -> str:
+        """Metrics of thinking: growth, orphans, new clusters and the most linked notes of the month, with charts."""
+        f, w = mind.figures, self.w
+        if not f:
+            return ""
+        change = f.get("change", {})
+        lines = [prompts.fill(w["thinking_line"], notes=f["notes"], links=f["links"], dn=_signed(change.get("notes")),
+                              dl=_signed(change.get("links")), since=f.get("since", "?"),
+                              orphans=round(100 * (f.get("orphan_share") or 0)), clusters=f.get("clusters") or "?")]
+        if mind.new_clusters:
+            lines.append(prompts.fill(w["thinking_new"], names="; ".join(mind.new_clusters[:5])))
+        if mind.most_linked:
+            lines.append(prompts.fill(w["thinking_linked"],
+                                      notes=", ".join(f"{self.link(p)} ({n})" for p, n in mind.most_linked[:5])))
+        embeds = [f"![[{name}]]" for name in files.values()]
+        return f"## {w['thinking']}\n\n" + "\n".join(f"- {x}" for x in lines) + (
+            "\n\n" + "\n\n".join(embeds) if embeds else "")
+
     def _stale(self, answers: list[dict[str, Any]]) -> str:
         """Answer notes whose sources changed or vanished, with the command that answers them again."""
         lines = []
@@ -190,3 +239,7 @@ def _inert(link: str) -> str:
     """A source as the answer note links it, shown as code: it may be gone, and the audit note links only what
     resolves."""
     return f"`{link.replace('`', '')}`"
+
+
+def _signed(value: int | None) -> str:
+    return "±0" if not value else f"{value:+d}"

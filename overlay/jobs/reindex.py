@@ -23,7 +23,7 @@ from overlay.index.bm25 import SparseIndex
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.indexer import Indexer, Progress, graph_stamp
 from overlay.index.note_kinds import OWN
-from overlay.jobs import handoff
+from overlay.jobs import handoff, metrics
 from overlay.jobs.audit_note import write_audit_note, write_failure_note
 from overlay.lock import holder, writer_lock
 from overlay.settings import Settings
@@ -90,8 +90,10 @@ class _Reindex:
         self.report.note_vectors += sum(r.note_vectors for r in runs)
         self.report.index = runs[0].as_dict()
         self.report.seconds = time.perf_counter() - self.t0
-        if audit and self.s.audit_note:
+        if audit and self.s.audit_note:  # the audit note records today's metrics as it charts them
             self.report.report_note = write_audit_note(self.s, self._graph(), runs[0], self.report.as_dict())
+        else:
+            metrics.record(self.s, self._graph(), with_clusters=True)
         self.report.seconds = time.perf_counter() - self.t0
         return self.report
 

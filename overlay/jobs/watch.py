@@ -27,7 +27,7 @@ from overlay.index.chroma_store import ChromaStore
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.indexer import Indexer, IndexReport
 from overlay.index.note_kinds import ASKS
-from overlay.jobs import handoff, triggers
+from overlay.jobs import handoff, metrics, triggers
 from overlay.jobs.question_log import QuestionLog
 from overlay.jobs.reindex import recorded_reindex
 from overlay.jobs.schedule import hour_minute
@@ -134,6 +134,7 @@ class Watcher:
         if ok:
             self._index_failures = 0
             self._record(reports[0], why)
+            self._guard("metrics snapshot", "", lambda: metrics.after_index(self.settings, self.indexer.graph))
             if self._warm is not None and self.indexer.graph is not None:
                 self._warm.use_graph(self.indexer.graph, self.indexer.graph_stamp)
         else:  # back off: a broken store fails every run; retrying at once would only fill the log
@@ -225,9 +226,9 @@ class Watcher:
             return
         self.questions.answered(path, question.checksum, result.note_path or "")
         del self.pending[path]  # answered: whatever happens to the mark, it is not answered again unasked
-        self.health.answered += 1
-        self.log(f"answered {path} → {result.note_path}")
         self._mark(path, item, result.note_path or "")
+        self.health.answered += 1  # counted once the whole unit is done: the answer written, the question marked
+        self.log(f"answered {path} → {result.note_path}")
 
     def _mark(self, path: str, item: _Pending, note_path: str) -> None:
         try:

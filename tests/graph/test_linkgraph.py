@@ -101,8 +101,8 @@ def test_exports_roundtrip_in_every_format(tmp_path: Path) -> None:
 
 
 def test_html_export_is_a_self_contained_page_with_every_node() -> None:
+    import json
     import re
-    import xml.etree.ElementTree as ET
     from html.parser import HTMLParser
 
     g = LinkGraph()
@@ -116,12 +116,13 @@ def test_html_export_is_a_self_contained_page_with_every_node() -> None:
 
     Collect().feed(page)
     assert page.startswith("<!DOCTYPE html>") and tags[:3] == ["html", "head", "meta"]
-    svg = re.search(r"<svg.*</svg>", page, re.S).group(0)
-    root = ET.fromstring(svg)  # the drawing is well-formed XML
-    ids = {el.get("data-id") for el in root.iter() if el.get("data-id")}
-    assert ids == {"Папка/A.md", "B.md", "C.md", "unresolved:нет такой"}  # tags are left out
-    assert 'class="unresolved"' in svg
-    assert not re.search(r'(src|href)="https?:', page)  # nothing fetched from the network
+    data = json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', page, re.S).group(1))
+    kinds = {n["id"]: n["k"] for n in data["nodes"]}
+    assert kinds == {"Папка/A.md": "note", "B.md": "note", "C.md": "note", "unresolved:нет такой": "unresolved",
+                     "tag:tag": "tag"}
+    assert data["folders"] == ["", "Папка"] and data["tags"] == ["tag"]
+    assert not re.search(r'(src|href)=["\']?https?:', page)  # nothing fetched from the network
+    assert "fetch(" not in page and "import " not in page
 
 
 def test_a_named_link_to_the_note_itself_is_an_edge_but_not_a_backlink() -> None:

@@ -182,8 +182,8 @@ def test_doctor_reports_every_part(indexed: Path) -> None:
     code, out = run("doctor", "--vault", str(indexed), "--json")
     data = json.loads(out)
     names = [c["name"] for c in data["checks"]]
-    assert names == ["python", "answer mode", "llama-cpp-python", "model file", "embedding model", "state dir",
-                     "index", "answers folder"]
+    assert names == ["python", "answer mode", "llama-cpp-python", "model file", "LoRA adapter", "embedding model",
+                     "state dir", "index", "answers folder"]
     mode = next(c for c in data["checks"] if c["name"] == "answer mode")
     assert mode["detail"].startswith("extractive") and "model_path" in mode["fix"]
     assert code == 0 and data["ok"], data

@@ -120,6 +120,9 @@ def test_the_audit_note_lists_what_is_wrong_and_every_link_resolves(ix: FakeInde
     assert "[[Одиночка]]" in orphans and "[[Сон]]" not in orphans
     graph = LinkGraph.load(ix.settings.graph_path)
     for target in re.findall(r"(?<!`)\[\[([^\]]+)\]\]", text):
+        if target.endswith(".svg"):  # a chart embedded beside the note (written after the index ran)
+            assert (path.parent / target).is_file(), target
+            continue
         assert graph.resolver.resolve(target, "Overlay/Vault audit.md").path, target
     run(ix)  # the audit note is not indexed (a report, rewritten nightly): the orphan stays an orphan
     manifest = Manifest(ix.settings.manifest_path)
