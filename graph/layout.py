@@ -19,13 +19,7 @@ SMALL = 6
 
 
 def layout(notes: nx.Graph, groups: list[Cluster], seed: int = 7) -> dict[str, Point]:
-    centres = _centres(notes, groups, seed)
-    pos: dict[str, Point] = {}
-    for cluster in groups:
-        cx, cy = centres[cluster.id]
-        radius = 6.0 * math.sqrt(len(cluster.members))
-        for node, (x, y) in _local(notes.subgraph(cluster.members), seed).items():
-            pos[node] = (cx + x * radius, cy + y * radius)
+    pos = _arrange(notes, groups, seed)
     orphans = sorted(n for n in notes if n not in pos)
     extent = max((math.hypot(x, y) for x, y in pos.values()), default=50.0) + 40.0
     for i, node in enumerate(orphans):
@@ -33,6 +27,18 @@ def layout(notes: nx.Graph, groups: list[Cluster], seed: int = 7) -> dict[str, P
         ring = extent + 12.0 * (i % 3)
         pos[node] = (ring * math.cos(angle), ring * math.sin(angle))
     return pos
+
+
+def _arrange(g: nx.Graph, groups: list[Cluster], seed: int) -> dict[str, Point]:
+    """The groups placed as one graph of groups, each group's notes around its place, scaled by its size."""
+    centres = _centres(g, groups, seed)
+    out: dict[str, Point] = {}
+    for group in groups:
+        cx, cy = centres[group.id]
+        radius = 6.0 * math.sqrt(len(group.members))
+        for node, (x, y) in _local(g.subgraph(group.members), seed).items():
+            out[node] = (cx + x * radius, cy + y * radius)
+    return out
 
 
 def _local(sub: nx.Graph, seed: int) -> dict[str, Point]:
@@ -50,14 +56,7 @@ def _local(sub: nx.Graph, seed: int) -> dict[str, Point]:
                    key=lambda p: (-len(p), p[0]))
     if len(parts) == 1:  # no structure to split on: the slower layout, with few iterations
         return {n: (float(x), float(y)) for n, (x, y) in nx.spring_layout(sub, seed=seed, iterations=15).items()}
-    groups = [Cluster(i, tuple(p), "") for i, p in enumerate(parts)]
-    centres = _centres(sub, groups, seed)
-    out: dict[str, Point] = {}
-    for group in groups:
-        cx, cy = centres[group.id]
-        radius = 6.0 * math.sqrt(len(group.members))
-        for node, (x, y) in _local(sub.subgraph(group.members), seed).items():
-            out[node] = (cx + x * radius, cy + y * radius)
+    out = _arrange(sub, [Cluster(i, tuple(p), "") for i, p in enumerate(parts)], seed)
     extent = max(math.hypot(x, y) for x, y in out.values()) or 1.0
     return {node: (x / extent, y / extent) for node, (x, y) in out.items()}
 

@@ -78,3 +78,17 @@ class FakeIndex:
 @pytest.fixture
 def fake_index() -> Callable[[Path], FakeIndex]:
     return lambda root, **kw: FakeIndex(load_settings(root, **kw))
+
+
+@pytest.fixture
+def indexed(vault: Path, fake_index) -> Callable[..., FakeIndex]:
+    """`indexed(notes, **settings)`: the notes written into the test vault and indexed once on fakes."""
+
+    def make(notes: dict[str, str], **settings) -> FakeIndex:
+        for rel, text in notes.items():
+            write(vault, rel, text)
+        ix = fake_index(vault, **settings)
+        ix.run()
+        return ix
+
+    return make

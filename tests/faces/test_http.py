@@ -13,7 +13,6 @@ import pytest
 from overlay.server.run import ServeRefused, serve_in_thread, server
 from overlay.server.token import read_token, token_path
 from overlay.session import Session
-from tests.conftest import write
 from tests.fakes import FakeLLM
 
 NOTES = {
@@ -31,11 +30,8 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def api(vault: Path, fake_index):
-    for rel, text in NOTES.items():
-        write(vault, rel, text)
-    ix = fake_index(vault)
-    ix.run()
+def api(indexed):
+    ix = indexed(NOTES)
     llm = FakeLLM()
     llm.default = "Спортсмену нужно восемь часов сна [^1]."
     session = Session(ix.settings, embedder=ix.embedder, llm=llm, retriever=ix.retriever())

@@ -17,7 +17,6 @@ from overlay.answer.note_format import untouched
 from overlay.answer.sources import diverse, gather
 from overlay.answer.support import SupportChecker
 from overlay.search.retrieval import SearchResult
-from tests.conftest import write
 from tests.fakes import FakeLLM, HashEmbedder
 
 LONG = "# Велосипед\n" + "".join(
@@ -33,12 +32,8 @@ QUESTION = "Как восстановиться после интервалов?
 
 
 @pytest.fixture
-def index(vault: Path, fake_index):
-    for rel, text in NOTES.items():
-        write(vault, rel, text)
-    ix = fake_index(vault)
-    ix.run()
-    return ix
+def index(indexed):
+    return indexed(NOTES)
 
 
 def result(path: str, score: float) -> SearchResult:

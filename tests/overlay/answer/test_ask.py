@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import frontmatter
 import pytest
 
 from overlay.answer.ask import ask
 from overlay.answer.checks import WIKILINK, link_target
-from tests.conftest import write
 from tests.fakes import FakeLLM
 
 NOTES = {
@@ -26,12 +24,8 @@ SECTIONS = 3
 
 
 @pytest.fixture
-def index(vault: Path, fake_index):
-    for rel, text in NOTES.items():
-        write(vault, rel, text)
-    ix = fake_index(vault)
-    ix.run()
-    return ix
+def index(indexed):
+    return indexed(NOTES)
 
 
 def run(index, question: str, llm: FakeLLM, **kw):
