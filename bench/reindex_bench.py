@@ -78,7 +78,8 @@ def main() -> None:
     report = library.index(load_settings(root))
     build_s = time.perf_counter() - t0
     runs = []
-    for _ in range(2):  # the first writes the audit note (a new note); the second is the steady nightly case
+    for _ in range(3):  # the first writes the audit note and its charts (new files: the second run indexes their
+        # names as attachments and saves the graph, so its clusters are counted again); the third is the steady night
         out = subprocess.run([sys.executable, __file__, "--child", str(root), "--embedder", args.embedder],
                              capture_output=True, text=True, check=True)
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))

@@ -137,6 +137,10 @@ class ChunkStore:
     def note_paths(self) -> set[str]:
         return {r[0] for r in self._db.execute("SELECT path FROM notes")}
 
+    def earliest_dates(self) -> dict[str, str]:
+        """path -> the earliest date any of its chunks carries (YYYY-MM-DD), for notes whose text is dated."""
+        return dict(self._db.execute("SELECT path, MIN(date) FROM chunks WHERE date != '' GROUP BY path").fetchall())
+
     def first_chunks(self, paths: Sequence[str]) -> dict[str, str]:
         """path -> id of its first chunk (what stands for the note when the note as a whole matches)."""
         rows = self._select_in("SELECT path, id FROM chunks WHERE path IN ({}) ORDER BY path, ordinal", paths)

@@ -16,14 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from graph import LinkGraph
-from graph.clusters import clusters
+from graph.clusters import Cluster, clusters, named
 from overlay.index.chunk_store import ChunkStore
+from overlay.index.indexer import graph_stamp
 from overlay.settings import Settings
 from vault_sync import write_atomic
 
 MIN_GAP_S = 600.0
 RECENT_DAYS = 30
 FILE = "metrics.jsonl"
+CLUSTERS_FILE = "clusters.json"
 
 
 def path_of(settings: Settings) -> Path:
@@ -44,7 +46,7 @@ def history(settings: Settings) -> list[dict[str, Any]]:
     return out
 
 
-def snapshot(settings: Settings, graph: LinkGraph, *, with_clusters: bool = False) -> dict[str, Any]:
+def snapshot(settings: Settings, graph: LinkGraph, groups: list[Cluster] | None = None) -> dict[str, Any]:
     notes = [n for n in graph.notes() if not _own(settings, n)]
     mine = set(notes)
     links = [(s, t) for s, t, a in graph.g.edges(data=True) if s in mine and a.get("kind") != "tag" and s != t]
@@ -54,18 +56,20 @@ def snapshot(settings: Settings, graph: LinkGraph, *, with_clusters: bool = Fals
     answers = len(graph.notes()) - len(notes)
     return {"date": date.today().isoformat(), "time": time.time(), "notes": len(notes), "links": len(links),
             "unresolved": unresolved, "orphans": len(mine - linked),
-            "clusters": len(clusters(graph)) if with_clusters else None, "answer_notes": answers,
+            "clusters": len(groups) if groups is not None else None, "answer_notes": answers,
             "folders": dict(folders.most_common(12))}
 
 
-def record(settings: Settings, graph: LinkGraph, *, with_clusters: bool = False) -> dict[str, Any]:
-    """Today's snapshot, replacing an earlier one of today; a history is rebuilt first if there is none."""
+def record(settings: Settings, graph: LinkGraph, groups: list[Cluster] | None = None,
+           born: dict[str, date] | None = None) -> dict[str, Any]:
+    """Today's snapshot, replacing an earlier one of today; a history is rebuilt first if there is none. `groups`
+    (the nightly run's clusters) are counted; an index run's snapshot keeps the last count."""
     past = history(settings)
-    if past and not with_clusters and time.time() - past[-1].get("time", 0) < MIN_GAP_S:
+    if past and groups is None and time.time() - past[-1].get("time", 0) < MIN_GAP_S:
         return past[-1]
     if not past:
-        past = rebuild(settings, graph)
-    now = snapshot(settings, graph, with_clusters=with_clusters)
+        past = rebuild(settings, graph, born)
+    now = snapshot(settings, graph, groups)
     if now["clusters"] is None:
         now["clusters"] = next((p["clusters"] for p in reversed(past) if p.get("clusters") is not None), None)
     past = [p for p in past if p.get("date") != now["date"]] + [now]
@@ -91,9 +95,9 @@ def _last_time(settings: Settings) -> float | None:
     return past[-1].get("time", 0.0) if past else None
 
 
-def rebuild(settings: Settings, graph: LinkGraph) -> list[dict[str, Any]]:
+def rebuild(settings: Settings, graph: LinkGraph, born: dict[str, date] | None = None) -> list[dict[str, Any]]:
     """Month-end snapshots from the notes' own dates: what the vault looked like as it grew."""
-    born = birth_dates(settings, graph)
+    born = born if born is not None else birth_dates(settings, graph)
     if not born:
         return []
     months = _months(min(born.values()), date.today())
@@ -131,17 +135,15 @@ def birth_dates(settings: Settings, graph: LinkGraph) -> dict[str, date]:
 def _stated_dates(settings: Settings, notes: list[str]) -> dict[str, date]:
     texts = ChunkStore(settings.chunks_path)
     try:
-        rows = texts.get([cid for cids in texts.ids_for_paths(notes).values() for cid in cids])
+        earliest = texts.earliest_dates()
     finally:
         texts.close()
     out: dict[str, date] = {}
-    for row in rows.values():
-        if row.date:
-            try:
-                day = date.fromisoformat(row.date)
-            except ValueError:
-                continue
-            out[row.path] = min(out.get(row.path, day), day)
+    for path in notes:
+        try:
+            out[path] = date.fromisoformat(earliest[path])
+        except (KeyError, ValueError):
+            continue  # undated, or a date the parser kept but the calendar has not
     return out
 
 
@@ -175,10 +177,10 @@ def thinking(settings: Settings, graph: LinkGraph, words: dict[str, str]) -> Thi
     """Today's snapshot (clusters counted), the history, and the four charts."""
     from overlay.jobs import charts
 
-    record(settings, graph, with_clusters=True)
-    past = history(settings)
     born = birth_dates(settings, graph)
-    groups = clusters(graph)
+    groups = cached_clusters(settings, graph)
+    record(settings, graph, groups, born)
+    past = history(settings)
     out = Thinking(summary(past))
     if len(past) >= 2:
         out.charts["growth"] = charts.growth(past, words)
@@ -190,6 +192,24 @@ def thinking(settings: Settings, graph: LinkGraph, words: dict[str, str]) -> Thi
     if out.most_linked:
         out.charts["linked"] = chart
     return out
+
+
+def cached_clusters(settings: Settings, graph: LinkGraph) -> list[Cluster]:
+    """The clusters of the graph as saved in graph.json, computed once per version of that file (seconds at 10,000
+    notes; a night with no change pays nothing) and kept in `<state>/clusters.json`."""
+    stamp = list(graph_stamp(settings.graph_path) or ())
+    cache = settings.state_dir / CLUSTERS_FILE
+    try:
+        saved = json.loads(cache.read_text(encoding="utf-8"))
+        if stamp and saved.get("stamp") == stamp and all(m in graph.g for c in saved["clusters"] for m in c):
+            return named(graph, [tuple(c) for c in saved["clusters"]])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # absent, cut short or from another version: computed again
+    groups = clusters(graph)
+    if stamp:
+        write_atomic(cache, json.dumps({"stamp": stamp, "clusters": [list(c.members) for c in groups]},
+                                       ensure_ascii=False))
+    return groups
 
 
 def summary(past: list[dict[str, Any]]) -> dict[str, Any]:

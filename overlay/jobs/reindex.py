@@ -93,7 +93,8 @@ class _Reindex:
         if audit and self.s.audit_note:  # the audit note records today's metrics as it charts them
             self.report.report_note = write_audit_note(self.s, self._graph(), runs[0], self.report.as_dict())
         else:
-            metrics.record(self.s, self._graph(), with_clusters=True)
+            graph = self._graph()
+            metrics.record(self.s, graph, metrics.cached_clusters(self.s, graph))
         self.report.seconds = time.perf_counter() - self.t0
         return self.report
 

@@ -44,7 +44,7 @@ def graph(ix: FakeIndex) -> LinkGraph:
 
 
 def test_a_snapshot_counts_what_the_issue_lists(ix: FakeIndex) -> None:
-    snap = metrics.snapshot(ix.settings, graph(ix), with_clusters=True)
+    snap = metrics.snapshot(ix.settings, graph(ix), metrics.cached_clusters(ix.settings, graph(ix)))
     assert snap["notes"] == 4 and snap["links"] == 4 and snap["unresolved"] == 1
     assert snap["orphans"] == 1 and snap["clusters"] >= 1 and snap["answer_notes"] == 0
     assert snap["folders"] == {"Проекты": 2, "Daily": 1, "/": 1}
@@ -70,9 +70,24 @@ def test_one_snapshot_a_day_and_index_runs_are_throttled(ix: FakeIndex) -> None:
     write(ix.settings.vault, "Новая.md", "# Новая\n[[Старт]]\n")
     ix.run()
     assert metrics.after_index(ix.settings, graph(ix)) is None  # within MIN_GAP_S of the last one
-    metrics.record(ix.settings, graph(ix), with_clusters=True)  # the nightly run always records
+    metrics.record(ix.settings, graph(ix), [])  # the nightly run (it counts clusters) always records
     past = metrics.history(ix.settings)
     assert len(past) == n and past[-1]["notes"] == 5 and past[-1]["date"] == date.today().isoformat()
+
+
+def test_clusters_are_computed_once_per_version_of_the_graph(ix: FakeIndex, monkeypatch) -> None:
+    first = metrics.cached_clusters(ix.settings, graph(ix))
+    assert first and (ix.settings.state_dir / metrics.CLUSTERS_FILE).is_file()
+
+    def not_again(*_a, **_k):
+        raise AssertionError("computed again for an unchanged graph")
+
+    monkeypatch.setattr(metrics, "clusters", not_again)
+    assert metrics.cached_clusters(ix.settings, graph(ix)) == first
+    write(ix.settings.vault, "Новая.md", "# Новая\n[[Старт]] и [[Одиночка]]\n")
+    ix.run()  # graph.json changes: computed again
+    with pytest.raises(AssertionError, match="computed again"):
+        metrics.cached_clusters(ix.settings, graph(ix))
 
 
 def test_a_line_cut_by_a_crash_costs_only_that_line(ix: FakeIndex) -> None:
