@@ -22,19 +22,31 @@ class Cluster:
 
 def note_graph(graph: LinkGraph) -> nx.Graph:
     """Notes only, undirected, one weighted edge per linked pair (self-links left out)."""
-    g = nx.Graph()
-    g.add_nodes_from(graph.notes())
-    for source, target in graph.g.edges():
+    g = nx.Graph()  # built in sorted order: Louvain and the layout walk it, and must not vary between processes
+    g.add_nodes_from(sorted(graph.notes()))
+    for source, target in sorted(graph.g.edges()):
         if source != target and g.has_node(source) and g.has_node(target):
             weight = g[source][target]["weight"] + 1 if g.has_edge(source, target) else 1
             g.add_edge(source, target, weight=weight)
     return g
 
 
+def induced(g: nx.Graph, nodes) -> nx.Graph:
+    """The subgraph on `nodes` as a graph of its own, in sorted order. Not `g.subgraph()`: a view walks its node set
+    in hash order (so Louvain and the layout would differ from one process to the next) and is several times
+    slower to walk."""
+    keep = set(nodes)
+    sub = nx.Graph()
+    sub.add_nodes_from(sorted(keep))
+    edges = ((min(a, b), max(a, b), data) for a, b, data in g.edges(keep, data=True) if a in keep and b in keep)
+    sub.add_edges_from(sorted(edges, key=lambda e: (e[0], e[1])))
+    return sub
+
+
 def clusters(graph: LinkGraph, notes: nx.Graph | None = None) -> list[Cluster]:
     """Largest first; notes with no links are not a cluster (they are orphans)."""
     g = notes if notes is not None else note_graph(graph)
-    linked = g.subgraph([n for n in g if g.degree(n) > 0]).copy()  # a view is several times slower to walk
+    linked = induced(g, [n for n in g if g.degree(n) > 0])
     if linked.number_of_nodes() == 0:
         return []
     groups = _communities(linked)

@@ -7,6 +7,7 @@ import json
 
 import networkx as nx
 
+from graph.clusters import Cluster
 from graph.linkgraph import LinkGraph
 
 FORMATS = ("json", "graphml", "gexf", "html")
@@ -35,9 +36,9 @@ def _flatten(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
 
 
 def export_graph(graph: LinkGraph, fmt: str, *, around: str | None = None, depth: int = 1,
-                 vault_name: str = "") -> str:
+                 vault_name: str = "", groups: list[Cluster] | None = None) -> str:
     """`around`/`depth`: the html page of one note's neighbourhood (a local graph); `vault_name`: the page's
-    notes open in Obsidian on a click."""
+    notes open in Obsidian on a click; `groups`: the whole graph's clusters when already known."""
     g = public_graph(graph)
     if fmt == "json":
         return json.dumps(nx.node_link_data(g, edges="edges"), ensure_ascii=False, indent=1)
@@ -46,7 +47,7 @@ def export_graph(graph: LinkGraph, fmt: str, *, around: str | None = None, depth
     if fmt == "html":
         from graph.html import export_html
 
-        return export_html(graph, around=around, depth=depth, vault_name=vault_name)
+        return export_html(graph, around=around, depth=depth, vault_name=vault_name, groups=groups)
     if fmt == "gexf":
         buf = io.BytesIO()
         nx.write_gexf(_flatten(g), buf)

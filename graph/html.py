@@ -15,7 +15,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from graph.clusters import clusters, note_graph
+from graph.clusters import Cluster, clusters, induced, note_graph
 from graph.layout import layout
 from graph.linkgraph import LinkGraph
 
@@ -26,13 +26,14 @@ TEMPLATE = Path(__file__).with_name("graph_page.html")
 
 
 def export_html(graph: LinkGraph, *, around: str | None = None, depth: int = 1, title: str = "Vault graph",
-                vault_name: str = "") -> str:
+                vault_name: str = "", groups: list[Cluster] | None = None) -> str:
     notes = note_graph(graph)
     if around is not None:
         keep = _within(notes, around, depth)
-        notes = notes.subgraph(keep).copy()
+        notes = induced(notes, keep)
         title = f"{title}: {graph.g.nodes[around].get('title', around)} ± {depth}"
-    groups = clusters(graph, notes)
+    if groups is None or around is not None:  # a local graph has clusters of its own
+        groups = clusters(graph, notes)
     pos = layout(notes, groups)
     data = {**_data(graph, notes, groups, pos), "vault": vault_name}
     page = TEMPLATE.read_text(encoding="utf-8")

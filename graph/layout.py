@@ -11,7 +11,7 @@ import math
 
 import networkx as nx
 
-from graph.clusters import Cluster
+from graph.clusters import Cluster, induced
 
 Point = tuple[float, float]
 DENSE_LIMIT = 200
@@ -36,7 +36,7 @@ def _arrange(g: nx.Graph, groups: list[Cluster], seed: int) -> dict[str, Point]:
     for group in groups:
         cx, cy = centres[group.id]
         radius = 6.0 * math.sqrt(len(group.members))
-        for node, (x, y) in _local(g.subgraph(group.members), seed).items():
+        for node, (x, y) in _local(induced(g, group.members), seed).items():
             out[node] = (cx + x * radius, cy + y * radius)
     return out
 

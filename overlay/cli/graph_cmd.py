@@ -10,6 +10,7 @@ from graph import FORMATS, export_graph
 from overlay import library
 from overlay.cli import emit_json, err, main, vault_options
 from overlay.errors import NoteNotFound, OverlayError
+from overlay.jobs import metrics
 from overlay.settings import Settings
 from vault_sync import write_atomic
 
@@ -38,7 +39,8 @@ def export_command(settings: Settings, as_json: bool, fmt: str, output: Path | N
         if resolution.path is None or not graph.g.has_node(resolution.path):
             raise NoteNotFound(f"no note {around!r} in the graph")
         around = resolution.path
-    text = export_graph(graph, fmt, around=around, depth=depth, vault_name=settings.vault.name)
+    groups = metrics.cached_clusters(settings, graph) if fmt == "html" and around is None else None
+    text = export_graph(graph, fmt, around=around, depth=depth, vault_name=settings.vault.name, groups=groups)
     if output is None:
         click.echo(text)
         return

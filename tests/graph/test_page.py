@@ -79,3 +79,19 @@ def test_a_real_browser_draws_it_without_a_javascript_error(which: str, syntheti
     assert "Uncaught" not in log, [line for line in log.splitlines() if "Uncaught" in line]
     drawn = int(re.search(r'data-rendered="(\d+)"', dom).group(1))
     assert drawn > 0.5 * len(graph.notes())
+
+
+def test_the_same_vault_gives_the_same_page_in_every_process(tmp_path: Path) -> None:
+    """Clusters and positions do not depend on Python's hash seed (a set walked in hash order once made them)."""
+    import os
+    import sys
+
+    from tests.conftest import EXAMPLE_VAULT
+
+    code = ("import sys; from pathlib import Path; from tests.graph.test_page import graph_of; "
+            "from graph.html import export_html; sys.stdout.write(export_html(graph_of(Path(sys.argv[1]))))")
+    root = Path(__file__).resolve().parents[2]
+    pages = [subprocess.run([sys.executable, "-c", code, str(EXAMPLE_VAULT)], capture_output=True, text=True,
+                            check=True, cwd=root, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+             for seed in ("1", "2")]
+    assert pages[0] == pages[1] and page_data(pages[0])["stats"]["clusters"] >= 2
