@@ -20,12 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from graph import LinkGraph
 from overlay.answer.ask import ask, new_run_id
 from overlay.answer.llm import LLM, make_llm
 from overlay.answer.writeback import answers_dir
 from overlay.index.chroma_store import ChromaStore
 from overlay.index.chunk_store import ChunkStore
-from overlay.index.indexer import Indexer, IndexReport
+from overlay.index.indexer import Indexer, IndexReport, graph_stamp
 from overlay.index.note_kinds import ASKS
 from overlay.jobs import handoff, metrics, triggers
 from overlay.jobs.question_log import QuestionLog
@@ -89,6 +90,7 @@ class Watcher:
             try:
                 self._guard("recovering questions", "", self._recover)
                 self._index("catch-up")
+                self._guard("warming up", "", self._warm_up)
                 last_full = time.monotonic()
                 owed: str | None = None  # why an index run is due (kept while backing off after a failure)
                 while not self.stop_event.is_set():
@@ -111,6 +113,14 @@ class Watcher:
                 self.questions.close()
                 self.health.running = False
                 self._save_health(force=True)
+
+    def _warm_up(self) -> None:
+        """What the first batch would otherwise pay for (the model, the vector store, the link graph), paid at start:
+        the catch-up run of an unchanged vault opens none of them."""
+        _ = self.indexer.embedder, self.indexer.store
+        if self.indexer.graph is None and self.settings.graph_path.is_file():
+            self.indexer.graph = LinkGraph.load(self.settings.graph_path)
+            self.indexer.graph_stamp = graph_stamp(self.settings.graph_path)
 
     def stop(self) -> None:
         """Ask the loop to end after the batch or answer it is working on."""

@@ -105,6 +105,30 @@ def test_several_matching_sections_of_one_note_outweigh_one_slightly_better_sect
     assert boosted[("B.md", "one")] == pytest.approx(0.9 + 0.6 * 0.8) and boosted[("C.md", "")] == 0.5
 
 
+def test_a_word_found_in_one_note_only_beats_dense_guesses_that_match_nothing_well() -> None:
+    """Min-max scaling makes the best of a weak dense list 1.0, and the note list adds to it; the one note that
+    contains a rare query word (an identifier, a word just written) must still come first."""
+    from overlay.search.retrieval import _fuse, _Ranked, _rare_terms
+
+    def ranked(source: str, scores: dict[str, float]) -> _Ranked:
+        out = _Ranked(source=source)
+        for path, score in scores.items():
+            out.add((path, ""), path, score, source)
+        return out
+
+    dense = ranked("dense", {"A.md": 0.31, "B.md": 0.30, "C.md": 0.29, "New.md": 0.22})
+    notes = ranked("note", {"A.md": 0.33, "B.md": 0.32, "New.md": 0.20})
+    bm25 = ranked("bm25", {"New.md": 7.5})
+    weights = {"dense": 1.0, "note": 0.5, "bm25": 1.0}
+    before = _fuse([dense, bm25, notes], lambda r: weights[r.source] * r.weight)
+    assert next(iter(before)) == ("A.md", "")  # what the watcher benchmark caught
+    bm25.weight = _rare_terms(bm25)
+    after = _fuse([dense, bm25, notes], lambda r: weights[r.source] * r.weight)
+    assert next(iter(after)) == ("New.md", "")
+    common = ranked("bm25", {f"{i}.md": 5.0 - i / 10 for i in range(5)})
+    assert _rare_terms(common) == 1.0 and _rare_terms(ranked("bm25", {})) == 1.0
+
+
 def test_hundreds_of_answer_notes_never_crowd_out_the_users_note(vault: Path, fake_index) -> None:
     """300 answer notes repeat the question's words more often than the user's note does; candidates are fetched
     before answer notes are dropped, so they must be kept apart before ranking, not filtered after."""
