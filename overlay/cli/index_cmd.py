@@ -79,9 +79,9 @@ def status_command(settings: Settings, as_json: bool) -> None:
     m = data.get("metrics") or {}
     if m:
         change = m.get("change", {})
+        clusters = f"clusters {m['clusters']}" if m.get("clusters") else "clusters counted by the nightly reindex"
         table.add_row("since " + m["since"], f"notes {change.get('notes', 0):+d}, links {change.get('links', 0):+d}, "
-                                             f"unlinked {100 * (m.get('orphan_share') or 0):.0f} %, "
-                                             f"clusters {m.get('clusters') or '?'}")
+                                             f"unlinked {100 * (m.get('orphan_share') or 0):.0f} %, {clusters}")
     out.print(table)
     problems("skipped", data["skipped"])
     errors = [{"path": f"{time.strftime('%m-%d %H:%M', time.localtime(e['time']))} {e['path']}".strip(),
