@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from overlay.answer.ask import AskResult
+from overlay.errors import OverlayError
 from overlay.index.stems import tokenize
 from overlay.search.evaluation import Question
 from vault_sync.script import language
@@ -60,12 +61,18 @@ def _share(part: int, whole: int) -> float:
 
 
 def evaluate(questions: list[Question], answer: Callable[[Question], AskResult]) -> dict[str, Any]:
-    rows = []
+    """Every question answered and scored; one that fails (an engine error) is listed in `failed` with its reason
+    and left out of the means, and the run goes on: a long evaluation is not lost to one question."""
+    rows, failed = [], []
     for q in questions:
         started = time.perf_counter()
-        result = answer(q)
+        try:
+            result = answer(q)
+        except OverlayError as exc:
+            failed.append({"id": q.id, "error": str(exc)})
+            continue
         rows.append(score_one(q, result, time.perf_counter() - started))
-    out: dict[str, Any] = {"n": len(rows), **_means(rows)}
+    out: dict[str, Any] = {"n": len(rows), **_means(rows), "failed": failed}
     for field in ("lang", "kind"):
         groups = sorted({r[field] for r in rows})
         out[f"by_{field}"] = {g: {"n": sum(r[field] == g for r in rows), **_means([r for r in rows if r[field] == g])}

@@ -106,6 +106,11 @@ class LlamaCppLLM:
                 if delta:
                     pieces.append(delta)
                     yield delta
+        except ValueError as exc:  # llama.cpp's "Requested tokens (N) exceed context window of M", raised lazily
+            if "context window" not in str(exc):
+                raise
+            raise LLMError(f"the prompt does not fit the model's window: {exc}",
+                           hint="raise n_ctx, or lower ask_k / max_answer_tokens") from None
         finally:  # also when the caller stops early (a looping model): the counts still hold
             completion = len(self.llama.tokenize("".join(pieces).encode("utf-8"), add_bos=False, special=True))
             self.usage = Usage(max(self.llama.n_tokens - completion, 0), completion)

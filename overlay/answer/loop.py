@@ -33,6 +33,8 @@ from overlay.settings import Settings
 
 Event = Callable[[str, str], None]  # ("section" | "text" | "thinking" | "revise" | "sources", payload)
 PROMPT_MARGIN = 64  # tokens of chat-template wrapping around our messages
+MAX_PROBLEMS = 8  # listed in one revision request; what is not listed and still fails is removed
+QUOTE_CHARS = 200  # of a failing sentence quoted back to the model
 
 
 @dataclass
@@ -145,11 +147,11 @@ class Asker:
             messages[-1] = {**messages[-1], "content": messages[-1]["content"] + " /no_think"}
             text, _ = self.generate(messages, draft.timings)
         verdict = self._review(text, draft, resolves)
-        if not verdict.ok:
+        revision = None if verdict.ok else self._revision(draft, spec["title"], verdict, [*messages, text])
+        if revision is not None:
             section.revised = True
             self.emit("revise", section.title)
-            messages += [{"role": "assistant", "content": text},
-                         {"role": "user", "content": self._revision(draft, spec["title"], verdict)}]
+            messages += [{"role": "assistant", "content": text}, {"role": "user", "content": revision}]
             text, more = self.generate(messages, draft.timings)
             thinking = "\n\n".join(t for t in (thinking, more) if t)
             verdict = self._review(text, draft, resolves)
@@ -220,16 +222,26 @@ class Asker:
             self._llm = self._llm()
         return self._llm
 
-    def _revision(self, draft: Draft, title: str, verdict: Verdict) -> str:
+    def _revision(self, draft: Draft, title: str, verdict: Verdict, context: list[Message | str]) -> str | None:
+        """The revision request, its list of problems as long as the window holds next to `context` (the prompt and
+        the draft) and a fresh answer; None when not even one problem fits (the failures are then removed unrevised).
+        A weak model's draft can fail in dozens of sentences: listing them all overflowed n_ctx (measured: 4,947
+        tokens asked of 4,096 with the bundled model)."""
         words = prompts.table("sections.toml")[draft.lang]
         total = len(draft.sources)
         problems = [prompts.fill(words["bad_citation"], n=n, total=total)
                     for n in verdict.bad_citations]
         problems += [prompts.fill(words["bad_link"], target=t) for t in verdict.bad_links]
-        problems += [prompts.fill(words["echo"], sentence=e) for e in verdict.echoes]
-        problems += [prompts.fill(words["unsupported"], sentence=s, n=n) for s, n in verdict.unsupported]
-        return prompts.render(f"revise.{draft.lang}.md", problems="\n".join(f"- {p}" for p in problems),
-                              title=title, n=total, switch=self._switch())
+        problems += [prompts.fill(words["echo"], sentence=_clip(e)) for e in verdict.echoes]
+        problems += [prompts.fill(words["unsupported"], sentence=_clip(s), n=n) for s, n in verdict.unsupported]
+        used = sum(self.llm.count_tokens(m if isinstance(m, str) else m["content"]) for m in context)
+        room = self.llm.n_ctx - self.settings.max_answer_tokens - used - 2 * PROMPT_MARGIN
+        for shown in range(min(len(problems), MAX_PROBLEMS), 0, -1):
+            text = prompts.render(f"revise.{draft.lang}.md", problems="\n".join(f"- {p}" for p in problems[:shown]),
+                                  title=title, n=total, switch=self._switch())
+            if self.llm.count_tokens(text) <= room:
+                return text
+        return None
 
     def _switch(self) -> str:
         return "" if self.settings.thinking else " /no_think"  # Qwen3's soft switch; other models ignore it
@@ -252,3 +264,7 @@ def looping(text: str, window: int = 40, times: int = 4) -> int | None:
         return None
     period = next((p for p in range(1, window) if tail[p:] == tail[:-p]), window)  # a loop shorter than window
     return text.find(tail) + period
+
+
+def _clip(sentence: str) -> str:
+    return sentence if len(sentence) <= QUOTE_CHARS else sentence[:QUOTE_CHARS].rsplit(" ", 1)[0] + " …"

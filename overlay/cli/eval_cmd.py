@@ -104,6 +104,8 @@ def answers_command(settings: Settings, as_json: bool, file: Path, k: int | None
     for name, m in rows:
         table.add_row(name, str(m["n"]), *("–" if m[c] is None else f"{m[c]:.2f}" for c in ANSWER_COLUMNS))
     out.print(table)
+    for failure in result["failed"]:
+        out.print(f"[red]failed[/] {failure['id']}: {failure['error']}")
 
 
 ANSWER_COLUMNS = ("gold_in_sources", "distinct_notes", "facts", "supported", "citations_valid", "links_resolved",

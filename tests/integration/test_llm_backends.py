@@ -61,6 +61,17 @@ def test_in_process_model_streams_counts_and_loads_once(vault: Path) -> None:
     assert llm.count_tokens("привет, мир") > 0 and llm.n_ctx == 2048
 
 
+def test_a_prompt_beyond_the_window_is_a_clear_error_not_a_valueerror(vault: Path) -> None:
+    from overlay.errors import LLMError
+
+    llm = make_llm(load_settings(vault, n_ctx=2048))
+    too_long = [{"role": "user", "content": "слово " * 3000}]
+    with pytest.raises(LLMError, match="does not fit the model's window") as caught:
+        "".join(llm.stream(too_long, max_tokens=8, temperature=0.0))
+    assert "n_ctx" in caught.value.hint
+    assert "".join(llm.stream(MESSAGES, max_tokens=8, temperature=0.0)).strip()  # the model still answers
+
+
 def test_openai_compatible_server_streams(vault: Path, server_url: str) -> None:
     llm = make_llm(load_settings(vault, llm_url=server_url, n_ctx=2048))
     text = "".join(llm.stream(MESSAGES, max_tokens=24, temperature=0.0))

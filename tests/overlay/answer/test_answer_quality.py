@@ -142,6 +142,28 @@ def test_facts_are_matched_by_numbers_and_stems() -> None:
     assert not fact_stated("порт 8080", "сервер слушает порт 8081")
 
 
+def test_an_answer_eval_survives_a_failing_question_and_lists_it(index) -> None:
+    from overlay.answer.evaluation import evaluate
+    from overlay.errors import LLMError
+    from overlay.search.evaluation import Question
+
+    questions = [Question("q1", "ru", "Сколько часов сна нужно после интервалов?", ("Сон.md",), "lookup",
+                          ("восемь часов",)),
+                 Question("q2", "ru", "Что ускоряет восстановление?", ("Питание.md",))]
+    retriever = index.retriever()
+
+    def answer(q: Question):
+        if q.id == "q1":
+            raise LLMError("the prompt does not fit the model's window")
+        return ask(replace(index.settings, answer_mode="extractive"), q.question, retriever=retriever, write=False,
+                   log=False)
+
+    result = evaluate(questions, answer)
+    assert result["n"] == 1 and [q["id"] for q in result["questions"]] == ["q2"]
+    assert result["failed"] == [{"id": "q1", "error": "the prompt does not fit the model's window"}]
+    assert result["gold_in_sources"] == 1.0
+
+
 def test_stale_answers_are_found_and_refreshed_in_place_or_as_a_new_note(index) -> None:
     from overlay.jobs.reindex import reindex
 

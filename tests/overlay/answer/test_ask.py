@@ -4,6 +4,7 @@ Russian and English, and the note it writes."""
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import replace
 
 import frontmatter
@@ -136,6 +137,33 @@ def test_sources_fit_the_context_window(index) -> None:
     fitted = run(index, question, tight, write=False).draft.sources
     assert 1 <= len(fitted) < len(everything)
     assert all(len(" ".join(m["content"] for m in call).split()) + 50 < 400 for call in tight.calls)
+
+
+@pytest.mark.parametrize("n_ctx", [1100, 2400])  # 1100: not even one problem fits beside the draft
+def test_a_draft_failing_everywhere_gets_a_revision_request_that_fits_the_window(index, n_ctx: int) -> None:
+    """A weak model's draft can fail in dozens of sentences; quoting them all back overflowed n_ctx (a raw
+    ValueError from llama.cpp with the bundled model). The list is cut to what the window holds, at most eight;
+    where not even one fits, the failures are removed without a revision."""
+    from overlay.answer.loop import MAX_PROBLEMS
+
+    question = "Сколько часов сна нужно спортсмену?"
+    index.settings = replace(index.settings, max_answer_tokens=400)
+    rng = random.Random(7)  # varied sentences: a repeated template would be cut as a looping model
+    vocabulary = ("тренер гонка сезон горы равнина зима лето шоссе зал пульсометр нагрузка отдых режим питание вода "
+                  "белок углеводы интервалы темп каденс подъём спуск ветер дождь жара холод утро вечер ночь будильник "
+                  "подушка кровать шум свет экран кофе чай магний витамин стресс работа семья дорога").split()
+    wrong = " ".join(f"Спортсмену нужно {i + 20} часов сна: " + " ".join(rng.choices(vocabulary, k=40)) + " [^1]."
+                     for i in range(30))
+    llm = FakeLLM(n_ctx=n_ctx).enqueue(wrong)
+    llm.default = "Восемь часов сна [^1]."
+    result = run(index, question, llm, write=False)
+    assert all(sum(len(m["content"].split()) for m in call) + 400 <= n_ctx for call in llm.calls)
+    assert "20 часов" not in result.draft.sections[0].text
+    revision = [call[-1]["content"] for call in llm.calls if len(call) > 2]
+    if n_ctx == 1100:
+        assert not revision and not result.draft.sections[0].revised
+    else:
+        assert 1 <= revision[0].count("\n- ") <= MAX_PROBLEMS and "…»" in revision[0]  # long sentences clipped
 
 
 def test_two_answers_to_one_question_never_overwrite(index) -> None:
