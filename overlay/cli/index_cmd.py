@@ -79,7 +79,7 @@ def status_command(settings: Settings, as_json: bool) -> None:
     m = data.get("metrics") or {}
     if m:
         change = m.get("change", {})
-        clusters = f"clusters {m['clusters']}" if m.get("clusters") else "clusters counted by the nightly reindex"
+        clusters = f"clusters {m['clusters']}" if m.get("clusters") else "clusters after a reindex"
         table.add_row("since " + m["since"], f"notes {change.get('notes', 0):+d}, links {change.get('links', 0):+d}, "
                                              f"unlinked {100 * (m.get('orphan_share') or 0):.0f} %, {clusters}")
     out.print(table)
