@@ -1,11 +1,12 @@
 """Our retrieval against the plain LlamaIndex pipeline a user would build, on the same questions and model.
 
     .venv/bin/pip install -e ".[baseline]"      # llama-index-readers-obsidian (brings openai, pandas, pypdf)
-    .venv/bin/python bench/retrieval_baseline.py [--vault DIR] [--questions FILE.jsonl]
+    .venv/bin/python bench/retrieval_baseline.py [--vault DIR] [--questions FILE.jsonl] [--model minilm]
 
 Baseline: ObsidianReader(vault).load_data() -> VectorStoreIndex (default settings: SentenceSplitter, in-memory
-store) with the same embedding model (USE multilingual v3) -> as_retriever(similarity_top_k=k). Ours: a fresh
-`overlay index` of a copy of the vault, then each search mode. Also scores "links as labels" on the same vault.
+store) with the same embedding model (USE multilingual v3, or `--model minilm` / a path) ->
+as_retriever(similarity_top_k=k). Ours: a fresh `overlay index` of a copy of the vault, then each search mode. Also
+scores "links as labels" on the same vault.
 """
 
 from __future__ import annotations
@@ -29,14 +30,14 @@ from overlay.settings import load_settings
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def baseline_search(vault: Path):
+def baseline_search(vault: Path, settings):
     from llama_index.core import Settings, VectorStoreIndex
     from llama_index.core.embeddings import BaseEmbedding
     from llama_index.readers.obsidian import ObsidianReader
 
-    from overlay.index.embed_use import UseEmbedder
+    from overlay.index.embedding import make_embedder
 
-    use = UseEmbedder()
+    use = make_embedder(settings)  # the same model as ours, whichever `--model` names
 
     class UseForLlamaIndex(BaseEmbedding):
         def _get_query_embedding(self, query: str) -> list[float]:
@@ -52,7 +53,7 @@ def baseline_search(vault: Path):
             return self._get_query_embedding(query)
 
     Settings.llm = None
-    Settings.embed_model = UseForLlamaIndex(model_name="use-multilingual-v3")
+    Settings.embed_model = UseForLlamaIndex(model_name=use.name)
     docs = ObsidianReader(str(vault)).load_data()
     index = VectorStoreIndex.from_documents(docs)
 
@@ -85,15 +86,16 @@ def main() -> None:
     ap.add_argument("--vault", type=Path, default=ROOT / "examples" / "vault")
     ap.add_argument("--questions", type=Path, default=ROOT / "examples" / "eval" / "examples-vault.jsonl")
     ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--model", default=None, help="embedding_model for both sides (default: the setting's default)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="overlay-eval-")) / "vault"
     shutil.copytree(args.vault, work, ignore=shutil.ignore_patterns(".overlay"))
-    settings = load_settings(work)
+    settings = load_settings(work, **({"embedding_model": args.model} if args.model else {}))
     library.index(settings)
     retriever = library.open_retriever(settings)
     sets = {"dev set": load_questions(args.questions),
             "links as labels": links_as_labels(retriever.graph, retriever.texts, 500)}
-    base, ndocs = baseline_search(work)
+    base, ndocs = baseline_search(work, settings)
     results = {}
     for set_name, questions in sets.items():
         kinds = list(dict.fromkeys(q.kind for q in questions))

@@ -40,5 +40,6 @@ class SentenceTransformerEmbedder:
         return normalise(vectors)
 
     def embed_query(self, text: str) -> np.ndarray:
-        vec = self._model.encode([self._query_prefix + text], normalize_embeddings=True, convert_to_numpy=True)
+        vec = self._model.encode([self._query_prefix + text], normalize_embeddings=True, show_progress_bar=False,
+                                 convert_to_numpy=True)
         return normalise(vec)[0]

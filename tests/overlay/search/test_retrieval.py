@@ -129,6 +129,29 @@ def test_a_word_found_in_one_note_only_beats_dense_guesses_that_match_nothing_we
     assert _rare_terms(common) == 1.0 and _rare_terms(ranked("bm25", {})) == 1.0
 
 
+def test_a_flat_dense_list_lends_little_and_a_clear_one_keeps_its_full_weight() -> None:
+    """An English-only model on Russian text puts every chunk near one cosine; min-max scaling would stretch that
+    noise to 0..1 and let it outvote BM25's exact match. Dense weighs by how far its best hit stands out."""
+    from overlay.search.retrieval import DENSE_STANDOUT, _dense_trust, _fuse, _Ranked
+
+    flat = [0.68, 0.679, 0.675, 0.674, 0.672, 0.671, 0.67, 0.669, 0.668, 0.667, 0.66]
+    clear = [0.71, 0.52, 0.5, 0.45, 0.44, 0.43, 0.42, 0.41, 0.40, 0.39, 0.38]
+    assert _dense_trust(flat) < 0.1 and _dense_trust(clear) == 1.0
+    assert _dense_trust(clear[:5]) == 1.0 and _dense_trust([0.0] * 12) == 1.0  # too few to judge / degenerate
+    middle = [1.0] + [0.8] * 8 + [1.0 - DENSE_STANDOUT / 2]
+    assert _dense_trust(middle) == pytest.approx(0.5)
+
+    dense = _Ranked(source="dense")
+    for i, score in enumerate(flat):
+        dense.add((f"{i}.md", ""), f"c{i}", score, "dense")
+    bm25 = _Ranked(source="bm25")
+    for path, score in (("5.md", 9.0), ("0.md", 8.0), ("9.md", 1.0)):
+        bm25.add((path, ""), path, score, "bm25")
+    assert next(iter(_fuse([dense, bm25], lambda r: r.weight))) == ("0.md", "")  # noise at 1.0 + a close BM25 second
+    dense.weight = _dense_trust(flat)
+    assert next(iter(_fuse([dense, bm25], lambda r: r.weight))) == ("5.md", "")  # the exact match leads
+
+
 def test_hundreds_of_answer_notes_never_crowd_out_the_users_note(vault: Path, fake_index) -> None:
     """300 answer notes repeat the question's words more often than the user's note does; candidates are fetched
     before answer notes are dropped, so they must be kept apart before ranking, not filtered after."""
