@@ -100,7 +100,8 @@ def main() -> None:
     retriever = Retriever(embedder=indexer.embedder, store=indexer.store, texts=rows, sparse=sparse,
                           graph=LinkGraph.load(settings.graph_path), note_evidence=settings.note_evidence,
                           bm25_coverage=settings.bm25_coverage, note_weight=settings.note_weight,
-                          link_boost=settings.link_boost, hub_penalty=settings.hub_penalty)
+                          link_boost=settings.link_boost, hub_penalty=settings.hub_penalty,
+                          dense_standout=settings.dense_standout)
     latency = {}
     for mode in ("dense", "hybrid"):
         retriever.search("warm up", 10, mode=mode)

@@ -29,6 +29,7 @@ def open_retriever(settings: Settings, embedder: Embedder | None = None, *, live
                      graph_weight=settings.graph_weight, fusion=settings.fusion, note_evidence=settings.note_evidence,
                      bm25_coverage=settings.bm25_coverage, note_weight=settings.note_weight,
                      link_boost=settings.link_boost, hub_penalty=settings.hub_penalty,
+                     dense_standout=settings.dense_standout,
                      bm25_path=settings.bm25_path if live else None, graph_path=settings.graph_path if live else None)
 
 

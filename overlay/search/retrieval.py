@@ -93,12 +93,12 @@ class Retriever:
     def __init__(self, *, embedder: Embedder, store: VectorStore, texts: ChunkStore, sparse: SparseIndex | None,
                  graph: LinkGraph | None, graph_weight: float = 0.0, fusion: str = "relative",
                  note_evidence: float = 0.6, bm25_coverage: float = 1.0, note_weight: float = 0.0,
-                 link_boost: float = 0.0, hub_penalty: float = 0.0, bm25_path: Path | None = None,
-                 graph_path: Path | None = None) -> None:
+                 link_boost: float = 0.0, hub_penalty: float = 0.0, dense_standout: float = DENSE_STANDOUT,
+                 bm25_path: Path | None = None, graph_path: Path | None = None) -> None:
         self.embedder, self.store, self.texts, self.sparse, self.graph = embedder, store, texts, sparse, graph
         self.graph_weight, self.fusion, self.note_evidence = graph_weight, fusion, note_evidence
         self.bm25_coverage, self.note_weight, self.link_boost = bm25_coverage, note_weight, link_boost
-        self.hub_penalty = hub_penalty
+        self.hub_penalty, self.dense_standout = hub_penalty, dense_standout
         self.bm25_path, self.graph_path = bm25_path, graph_path
         self._graph_stamp = file_stamp(graph_path) if graph_path and graph is not None else None
         self._rows: dict[str, ChunkRow] = {}
@@ -136,7 +136,7 @@ class Retriever:
         if vector is not None:
             hits = self.store.query(vector, n, include_own=include_answers)
             lists.append(self._ranked([(h.id, h.score) for h in hits], keep, "dense"))
-            lists[0].weight = _dense_trust([h.score for h in hits])
+            lists[0].weight = _dense_trust([h.score for h in hits], self.dense_standout)
         if mode in ("hybrid", "sparse") and self.sparse is not None:
             bm25 = self._ranked(self.sparse.search(query, n, include_own=include_answers), keep, "bm25")
             self._weigh_term_coverage(bm25, query)
@@ -342,18 +342,18 @@ class Retriever:
         return out
 
 
-def _dense_trust(scores: list[float]) -> float:
+def _dense_trust(scores: list[float], standout: float = DENSE_STANDOUT) -> float:
     """Dense search's weight for this query: how far its best hit stands out from its 10th, relative to the best,
-    as a share of DENSE_STANDOUT (capped at 1). Min-max scaling stretches any list to 0..1, so a model that does not
-    understand the query — an English-only model on Russian text puts every chunk near the same cosine — would
-    weigh like one that does; a flat list then lends little and BM25 leads. Measured (hit@1, dev sets): USE npm docs
-    0.54 → 0.61 (hit@5 0.83 → 0.87), example vault and ru-vault unchanged; MiniLM ru-vault 0.29 → 0.48 (hit@5
-    0.49 → 0.76), example vault 0.58 → 0.67, npm unchanged. 0.45 and 0.6 gained more on MiniLM but cost a question
-    at hit@5 on some subsets."""
-    if len(scores) < STANDOUT_AT or scores[0] <= 0:
+    as a share of `standout` (capped at 1; 0 turns it off). Min-max scaling stretches any list to 0..1, so a model
+    that does not understand the query — an English-only model on Russian text puts every chunk near the same
+    cosine — would weigh like one that does; a flat list then lends little and BM25 leads. Measured (hit@1, dev
+    sets): USE npm docs 0.54 → 0.61 (hit@5 0.83 → 0.87), example vault and ru-vault unchanged; MiniLM ru-vault
+    0.29 → 0.48 (hit@5 0.49 → 0.76), example vault 0.58 → 0.67, npm unchanged. 0.45 and 0.6 gained more on MiniLM
+    but cost a question at hit@5 on some subsets."""
+    if standout <= 0 or len(scores) < STANDOUT_AT or scores[0] <= 0:
         return 1.0
     stand_out = (scores[0] - scores[STANDOUT_AT - 1]) / scores[0]
-    return max(0.0, min(1.0, stand_out / DENSE_STANDOUT))
+    return max(0.0, min(1.0, stand_out / standout))
 
 
 def _rare_terms(bm25: _Ranked) -> float:
