@@ -76,3 +76,17 @@ def test_vault_sync_and_graph_import_nothing_above_them() -> None:
             ours = {t for t in imports(path) if t.split(".")[0] in ("overlay", "graph", "vault_sync", "prompts")}
             allowed = ("vault_sync",) if me.startswith("vault_sync") else ("vault_sync", "graph")
             assert all(t.split(".")[0] in allowed for t in ours), f"{me}: {ours}"
+
+
+def test_yaml_is_serialised_in_one_place_only() -> None:
+    """A user's note is edited as text (frontmatter_edit.set_keys); dumping YAML turns `12:30` into 750 and drops
+    comments, so it is allowed only in `new_note_text`, for notes the overlay itself creates."""
+    dumps = {"dump", "dumps", "safe_dump", "dump_all", "safe_dump_all"}
+    found = []
+    for path in sources():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            func = node.func if isinstance(node, ast.Call) else None
+            if (isinstance(func, ast.Attribute) and func.attr in dumps and isinstance(func.value, ast.Name)
+                    and func.value.id in ("frontmatter", "yaml")):
+                found.append(f"{module_name(path)}:{node.lineno}")
+    assert [f.split(":")[0] for f in found] == ["vault_sync.frontmatter_edit"], found

@@ -5,17 +5,27 @@ Hand-written on purpose: python-frontmatter and Obsidian's own `processFrontMatt
 which turns `time: 12:30` into `750`, `zip: 0123` into `83`, `yes` into `true` and drops comments. Here the result is
 proven before it is returned: its block must load to exactly the old mapping plus the new keys, else nothing is
 changed and `FrontmatterEditError` says why.
+
+`new_note_text` is the other side of the rule: serialised frontmatter, only for a note the overlay itself creates
+(an answer note, the audit note). It is the one place that dumps YAML (tests/test_layout.py keeps it so).
 """
 
 from __future__ import annotations
 
 import re
 
+import frontmatter
 import yaml
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FENCE = re.compile(r"-{3,}[ \t]*(?:\r?\n|\r)?\Z")  # python-frontmatter's boundary: a line of three or more dashes
 _LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
+
+
+def new_note_text(meta: dict, body: str) -> str:
+    """The text of a note the overlay creates: `meta` as a YAML block, then `body`. Never for a user's note — a
+    user's note is edited with `set_keys`."""
+    return frontmatter.dumps(frontmatter.Post(body, **meta), sort_keys=False) + "\n"
 
 
 class FrontmatterEditError(ValueError):

@@ -9,8 +9,6 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
-import frontmatter
-
 import prompts
 from graph import LinkResolver
 from overlay.answer.checks import cited_sources, inert, link_target, renumber, strip_failures, verify
@@ -18,6 +16,7 @@ from overlay.answer.loop import Draft
 from overlay.answer.sources import Source
 from overlay.index.chunking import is_exchange
 from overlay.search.retrieval import snippet
+from vault_sync.frontmatter_edit import new_note_text
 from vault_sync.markdown import LINK_UNSAFE, WIKILINK
 
 HASH_CHARS = 12  # of a source chunk's sha1 kept in `built_from`
@@ -82,7 +81,7 @@ def render(draft: Draft, links: Links, *, created: datetime, run_id: str) -> str
     meta |= {"created": created.isoformat(timespec="seconds"), "model": draft.model, "language": draft.lang,
              "sources": [links.to(by_n[n].path, by_n[n].heading) for n in used],
              "built_from": [by_n[n].text_hash[:HASH_CHARS] for n in used], "run_id": run_id, "fingerprint": ""}
-    return stamp(frontmatter.dumps(frontmatter.Post(body + "\n", **meta), sort_keys=False) + "\n")
+    return stamp(new_note_text(meta, body + "\n"))
 
 
 def stamp(text: str) -> str:

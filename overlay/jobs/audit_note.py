@@ -9,8 +9,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import frontmatter
-
 import prompts
 from graph import LinkGraph
 from overlay.answer.writeback import answers_dir, vault_relative, vault_writes
@@ -19,6 +17,7 @@ from overlay.index.indexer import IndexReport
 from overlay.jobs import metrics
 from overlay.settings import Settings
 from vault_sync import Manifest, SkipFile, read_note, write_atomic
+from vault_sync.frontmatter_edit import new_note_text
 from vault_sync.markdown import LINK_UNSAFE
 from vault_sync.script import has_cyrillic
 
@@ -82,7 +81,7 @@ def write_failure_note(settings: Settings, error: str) -> str | None:
     with vault_writes(settings):
         if not _ours_or_absent(settings, path):
             return None
-        write_atomic(path, frontmatter.dumps(frontmatter.Post(body, **meta), sort_keys=False) + "\n")
+        write_atomic(path, new_note_text(meta, body))
     return vault_relative(settings, path)
 
 
@@ -141,7 +140,7 @@ class _Render:
                  self._orphans(), self._stale(reindex.get("stale_answers", [])), self._skipped(skipped)]
         meta = {"type": AUDIT_TYPE, "updated": datetime.now().astimezone().isoformat(timespec="seconds")}
         body = f"# {w['title']}\n\n" + "\n\n".join(parts) + "\n"
-        return frontmatter.dumps(frontmatter.Post(body, **meta), sort_keys=False) + "\n"
+        return new_note_text(meta, body)
 
     # ---- links ------------------------------------------------------------------------------------------------
     def link(self, path: str) -> str:
