@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import json
-from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ def export_html(graph: LinkGraph, *, around: str | None = None, depth: int = 1, 
                 vault_name: str = "", groups: list[Cluster] | None = None) -> str:
     notes = note_graph(graph)
     if around is not None:
-        keep = _within(notes, around, depth)
+        keep = graph.within(around, depth)
         notes = induced(notes, keep)
         title = f"{title}: {graph.g.nodes[around].get('title', around)} ± {depth}"
     if groups is None or around is not None:  # a local graph has clusters of its own
@@ -39,20 +38,6 @@ def export_html(graph: LinkGraph, *, around: str | None = None, depth: int = 1, 
     page = TEMPLATE.read_text(encoding="utf-8")
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
     return page.replace("__TITLE__", html.escape(title)).replace("__DATA__", payload)
-
-
-def _within(notes, start: str, depth: int) -> set[str]:
-    if start not in notes:
-        raise KeyError(f"{start} is not a note of the graph")
-    seen, frontier = {start: 0}, deque([start])
-    while frontier:
-        node = frontier.popleft()
-        if seen[node] < depth:
-            for other in notes.neighbors(node):
-                if other not in seen:
-                    seen[other] = seen[node] + 1
-                    frontier.append(other)
-    return set(seen)
 
 
 def _data(graph: LinkGraph, notes, groups, pos) -> dict[str, Any]:

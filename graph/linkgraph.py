@@ -196,6 +196,13 @@ class LinkGraph:
             return []
         return sorted({t for _, t in self.g.out_edges(path) if t != path and self.g.nodes[t].get("kind") == "note"})
 
+    def within(self, path: str, depth: int) -> dict[str, int]:
+        """The notes at most `depth` links from `path`, either direction, each with its distance (0 for `path`)."""
+        if self.g.nodes.get(path, {}).get("kind") != "note":
+            raise KeyError(f"{path} is not a note of the graph")
+        notes = nx.subgraph_view(self.g, filter_node=lambda n: self.g.nodes[n].get("kind") == "note")
+        return nx.single_source_shortest_path_length(notes.to_undirected(as_view=True), path, cutoff=depth)
+
     def unresolved_edges(self) -> list[tuple[str, str]]:
         return [(s, self.g.nodes[t]["title"]) for s, t in self.g.edges()
                 if self.g.nodes[t].get("kind") == "unresolved"]

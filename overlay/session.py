@@ -6,7 +6,6 @@ served one at a time against one index."""
 from __future__ import annotations
 
 import threading
-from collections import deque
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -112,18 +111,10 @@ class Session:
         with self.lock:
             start = self.note_path(path)
             graph = self.retriever.graph
-            seen, edges, frontier = {start: 0}, set(), deque([start])
-            while frontier:
-                node = frontier.popleft()
-                if seen[node] == depth:
-                    continue
-                for other, edge in [(t, (node, t)) for t in graph.outlinks(node)] + \
-                                   [(s, (s, node)) for s in graph.backlinks(node)]:
-                    edges.add(edge)
-                    if other not in seen:
-                        seen[other] = seen[node] + 1
-                        frontier.append(other)
-            nodes = [{"path": p, "title": graph.g.nodes[p].get("title", p), "depth": d} for p, d in seen.items()]
+            seen = graph.within(start, depth)
+            edges = {(s, t) for s, t in graph.g.edges(seen) if s != t and t in seen and min(seen[s], seen[t]) < depth}
+            nodes = [{"path": p, "title": graph.g.nodes[p].get("title", p), "depth": d}
+                     for p, d in sorted(seen.items(), key=lambda item: (item[1], item[0]))]
         return {"nodes": nodes, "edges": [{"source": s, "target": t} for s, t in sorted(edges)]}
 
     def ask(self, question: str, *, k: int | None = None, write: bool = False, on_event: Event | None = None,
