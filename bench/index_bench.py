@@ -34,6 +34,7 @@ from overlay.index.chunk_store import ChunkStore
 from overlay.index.chunking import chunk_note
 from overlay.index.embedding import make_embedder
 from overlay.index.indexer import Indexer
+from overlay.search.reader import fusion_options
 from overlay.search.retrieval import Retriever
 from overlay.settings import load_settings
 from vault_sync import read_note
@@ -98,10 +99,7 @@ def main() -> None:
     rows = ChunkStore(settings.chunks_path)
     sparse, bm25_rebuild_s = timed(lambda: SparseIndex.current(rows, settings.bm25_path))  # stale after the edits
     retriever = Retriever(embedder=indexer.embedder, store=indexer.store, texts=rows, sparse=sparse,
-                          graph=LinkGraph.load(settings.graph_path), note_evidence=settings.note_evidence,
-                          bm25_coverage=settings.bm25_coverage, note_weight=settings.note_weight,
-                          link_boost=settings.link_boost, hub_penalty=settings.hub_penalty,
-                          dense_standout=settings.dense_standout)
+                          graph=LinkGraph.load(settings.graph_path), **fusion_options(settings))
     latency = {}
     for mode in ("dense", "hybrid"):
         retriever.search("warm up", 10, mode=mode)

@@ -3,6 +3,8 @@ The writer lock is not taken: searches run beside an index run."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from graph import GraphFileError, LinkGraph
 from overlay.errors import NoteNotFound, NotIndexed
 from overlay.index.bm25 import SparseIndex
@@ -11,6 +13,15 @@ from overlay.index.chunk_store import ChunkStore
 from overlay.index.embedding import Embedder, make_embedder
 from overlay.search.retrieval import Retriever
 from overlay.settings import Settings
+
+FUSION_SETTINGS = ("graph_weight", "fusion", "note_evidence", "bm25_coverage", "note_weight", "link_boost",
+                   "hub_penalty", "dense_standout")
+
+
+def fusion_options(settings: Settings) -> dict[str, Any]:
+    """The Retriever's fusion options as the settings give them: a new adjustment is wired here once, for every
+    retriever built from settings (the faces, the benchmarks, the tests)."""
+    return {name: getattr(settings, name) for name in FUSION_SETTINGS}
 
 
 def open_retriever(settings: Settings, embedder: Embedder | None = None, *, live: bool = False) -> Retriever:
@@ -26,10 +37,7 @@ def open_retriever(settings: Settings, embedder: Embedder | None = None, *, live
     texts = ChunkStore(settings.chunks_path)
     return Retriever(embedder=embedder, store=ChromaStore(settings, embedder.name, embedder.dim), texts=texts,
                      sparse=SparseIndex.current(texts, settings.bm25_path), graph=graph,
-                     graph_weight=settings.graph_weight, fusion=settings.fusion, note_evidence=settings.note_evidence,
-                     bm25_coverage=settings.bm25_coverage, note_weight=settings.note_weight,
-                     link_boost=settings.link_boost, hub_penalty=settings.hub_penalty,
-                     dense_standout=settings.dense_standout,
+                     **fusion_options(settings),
                      bm25_path=settings.bm25_path if live else None, graph_path=settings.graph_path if live else None)
 
 

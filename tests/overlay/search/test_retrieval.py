@@ -7,6 +7,7 @@ import pytest
 from overlay.index.bm25 import SparseIndex
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.stems import tokenize
+from overlay.search.reader import fusion_options
 from overlay.search.retrieval import Retriever
 from tests.conftest import write
 
@@ -226,8 +227,7 @@ def _retriever(ix, store=None) -> Retriever:
     texts = ChunkStore(s.chunks_path)
     return Retriever(embedder=ix.embedder, store=store or ix.store, texts=texts,
                      sparse=SparseIndex.current(texts, s.bm25_path), graph=LinkGraph.load(s.graph_path),
-                     note_evidence=s.note_evidence, bm25_coverage=s.bm25_coverage, note_weight=s.note_weight,
-                     link_boost=s.link_boost, hub_penalty=s.hub_penalty)
+                     **fusion_options(s))
 
 
 def _keep():
