@@ -19,6 +19,7 @@ import numpy as np
 
 from overlay.answer.checks import inert
 from overlay.answer.sources import Source
+from overlay.index.chunking import chunk_body
 from overlay.index.embedding import Embedder
 from overlay.index.sentences import split, words
 from overlay.index.stems import tokenize
@@ -41,7 +42,7 @@ class Quote:
 
 
 def select(question: str, sources: list[Source], embedder: Embedder) -> list[Quote]:
-    candidates = [(s, i, sentence.flat) for s in sources for i, sentence in enumerate(split(_body(s.text)))
+    candidates = [(s, i, sentence.flat) for s in sources for i, sentence in enumerate(split(chunk_body(s.text)))
                   if _answers(sentence.flat)]
     if not candidates:
         return []
@@ -86,10 +87,6 @@ def render(quotes: list[Quote], sources: list[Source]) -> str:
         blocks.append(f"**{inert(title)}**\n{lines}")
     return "\n\n".join(blocks)
 
-
-def _body(text: str) -> str:
-    """A chunk's text without its breadcrumb line ("Title > Heading")."""
-    return text.split("\n\n", 1)[1] if "\n\n" in text else text
 
 
 def _share(asked: set[str], text: str) -> float:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from overlay.answer.checks import CITATION
+from overlay.index.chunking import chunk_body
 from overlay.index.embedding import Embedder
 from overlay.index.sentences import Sentence, split
 from overlay.index.stems import tokenize
@@ -91,7 +92,7 @@ class SupportChecker:
 
     def _source_vectors(self, n: int) -> np.ndarray:
         if n not in self._vectors:
-            body = self.sources[n].split("\n\n", 1)[-1]  # the breadcrumb line names the note, it states nothing
+            body = chunk_body(self.sources[n])
             pieces = [s.text for s in split(body)] or [body]
             self._vectors[n] = np.asarray(self.embedder.embed_documents(pieces), dtype=np.float32)
         return self._vectors[n]

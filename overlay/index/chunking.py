@@ -160,6 +160,12 @@ def properties_line(note: Note) -> str:
     return "; ".join(parts)[:PROPERTIES_CHARS]
 
 
+def chunk_body(text: str) -> str:
+    """A chunk's text without its head — the breadcrumb line ("Title > Heading", plus the note's properties on the
+    first chunk) — which names the note and states nothing of its own."""
+    return text.split("\n\n", 1)[-1]
+
+
 def _breadcrumb(note: Note, heading_path: tuple[str, ...]) -> tuple[str, ...]:
     """"Title (alias, …) > H1 > H2": the aliases are the author's own names for the note (measured on the example
     dev set: hit@1 0.67 -> 0.73 hybrid); an H1 that only restates the title is not repeated."""

@@ -18,6 +18,7 @@ from typing import Any
 from graph import LinkGraph
 from overlay.errors import OverlayError
 from overlay.index.chunk_store import ChunkStore
+from overlay.index.chunking import chunk_body
 from vault_sync.script import cyrillic_letters
 
 KINDS = ("lookup", "paraphrase", "multi-hop", "link", "cross-lingual")  # shown first; any other label is kept too
@@ -116,7 +117,7 @@ def links_as_labels(graph: LinkGraph, texts: ChunkStore, limit: int = 200, seed:
         if len(questions) >= limit:
             break
         rows = texts.get(ids.get(path, []))
-        text = " ".join(rows[c].text.split("\n\n", 1)[-1] for c in ids.get(path, []) if c in rows)
+        text = " ".join(chunk_body(rows[c].text) for c in ids.get(path, []) if c in rows)
         names = {link.get("alias") or "" for link in g.nodes[path].get("links", [])}
         names |= {link["target"].rsplit("/", 1)[-1].removesuffix(".md") for link in g.nodes[path].get("links", [])}
         for target in graph.outlinks(path):

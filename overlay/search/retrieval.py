@@ -19,6 +19,7 @@ import numpy as np
 from graph import GraphFileError, LinkGraph
 from overlay.index.bm25 import SparseIndex
 from overlay.index.chunk_store import ChunkRow, ChunkStore
+from overlay.index.chunking import chunk_body
 from overlay.index.embedding import Embedder
 from overlay.index.indexer import file_stamp
 from overlay.index.stems import tokenize
@@ -46,8 +47,7 @@ STANDOUT_AT = 10
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     """The chunk text without its breadcrumb line, on one line, cut at a word boundary."""
-    body = text.split("\n\n", 1)[1] if "\n\n" in text else text
-    flat = " ".join(body.split())
+    flat = " ".join(chunk_body(text).split())
     return flat if len(flat) <= limit else flat[:limit].rsplit(" ", 1)[0] + "…"
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from overlay.index.chunking import chunk_body
 from overlay.index.sentences import split
 from overlay.search.related import related
 from overlay.search.retrieval import Retriever
@@ -32,7 +33,7 @@ def suggest_links(retriever: Retriever, path: str, k: int = 5) -> list[Suggestio
         return []
     ids = retriever.texts.ids_for_paths([path, *(c.path for c in candidates)])
     rows = retriever.texts.get([cid for cids in ids.values() for cid in cids])
-    own = [s.flat for cid in ids.get(path, []) for s in split(_body(rows[cid].text)) if len(s.flat.split()) >= 3]
+    own = [s.flat for cid in ids.get(path, []) for s in split(chunk_body(rows[cid].text)) if len(s.flat.split()) >= 3]
     if not own:
         return []
     sentences = np.asarray(retriever.embedder.embed_documents(own), dtype=np.float32)
@@ -47,6 +48,3 @@ def suggest_links(retriever: Retriever, path: str, k: int = 5) -> list[Suggestio
         out.append(Suggestion(candidate.path, title, candidate.score, own[best], candidate.why))
     return out
 
-
-def _body(text: str) -> str:
-    return text.split("\n\n", 1)[1] if "\n\n" in text else text
