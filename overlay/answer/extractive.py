@@ -19,10 +19,10 @@ import numpy as np
 
 from overlay.answer.checks import inert
 from overlay.answer.sources import Source
+from overlay.answer.support import word_overlap
 from overlay.index.chunking import chunk_body
 from overlay.index.embedding import Embedder
 from overlay.index.sentences import split, words
-from overlay.index.stems import tokenize
 
 MAX_SENTENCES = 8
 PER_SOURCE = 3
@@ -46,11 +46,10 @@ def select(question: str, sources: list[Source], embedder: Embedder) -> list[Quo
                   if _answers(sentence.flat)]
     if not candidates:
         return []
-    asked = set(tokenize(question))
     top = max(s.score for s in sources) or 1.0
     vectors = np.asarray(embedder.embed_documents([c[2] for c in candidates]), dtype=np.float32)
     meaning = vectors @ np.asarray(embedder.embed_query(question), dtype=np.float32)
-    scored = [Quote(source.n, i, text, float(cos) + WORD_WEIGHT * _share(asked, text)
+    scored = [Quote(source.n, i, text, float(cos) + WORD_WEIGHT * word_overlap(question, text)
                     + PRIOR_WEIGHT * max(source.score, 0.0) / top)
               for (source, i, text), cos in zip(candidates, meaning, strict=True)]
     scored.sort(key=lambda q: -q.score)
@@ -86,8 +85,3 @@ def render(quotes: list[Quote], sources: list[Source]) -> str:
         lines = "\n".join(f"- {inert(q.text)} [^{n}]" for q in quotes if q.source == n)
         blocks.append(f"**{inert(title)}**\n{lines}")
     return "\n\n".join(blocks)
-
-
-
-def _share(asked: set[str], text: str) -> float:
-    return len(asked & set(tokenize(text))) / len(asked) if asked else 0.0
