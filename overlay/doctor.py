@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import cache
@@ -32,8 +33,8 @@ class Check:
 
 
 def run(settings: Settings) -> list[Check]:
-    steps: list[Callable[[Settings], Check]] = [_python, _answer_mode, _llama, _model, _adapter, _embedding,
-                                                _state_dir, _index, _answers]
+    steps: list[Callable[[Settings], Check]] = [_python, _answer_mode, _llama, _model, _adapter, _generation,
+                                                _embedding, _state_dir, _index, _answers]
     checks = []
     for step in steps:
         try:
@@ -75,12 +76,15 @@ def _llama(settings: Settings) -> Check:
         except (httpx.HTTPError, ValueError) as exc:
             return Check("model server", False, f"{base}: {exc}", "start the server, or unset llm_url")
     try:
-        from overlay.answer.llm_llama import gpu_offload_supported, library_version
+        from overlay.engine.llama import cpu_has_amx, gpu_offload_supported, library_version, use_extra_bufts
     except ImportError as exc:
         return Check("llama-cpp-python", False, f"not importable: {exc}",
                      'pip install "llama-cpp-python==0.3.36" (builds ~5 min), or set llm_url to a server')
     gpu = gpu_offload_supported()
-    detail = f"{library_version()}, GPU offload {'compiled in' if gpu else 'not compiled in (CPU build)'}"
+    repack = "on" if use_extra_bufts(settings.cpu_repack) else "off"
+    detail = (f"{library_version()}, GPU offload {'compiled in' if gpu else 'not compiled in (CPU build)'}; "
+              f"CPU {'with' if cpu_has_amx() else 'without'} AMX, repacked CPU weights {repack} "
+              f"(cpu_repack = {settings.cpu_repack})")
     return Check("llama-cpp-python", True, detail, "" if gpu else f"for a GPU: {CUDA_INSTALL}")
 
 
@@ -88,7 +92,7 @@ def _model(settings: Settings) -> Check:
     if settings.llm_url:
         return Check("model file", True, f"served by {settings.llm_url} as {settings.llm_model!r}")
     path = model_file(settings)
-    from overlay.answer.llm_llama import read_metadata
+    from overlay.engine.llama import read_metadata
 
     meta = read_metadata(path)
     arch = meta.get("general.architecture", "?")
@@ -107,8 +111,8 @@ def _adapter(settings: Settings) -> Check:
     if settings.llm_url:
         return Check("LoRA adapter", False, f"lora_path is set but the model is served by {settings.llm_url}",
                      "load the adapter in that server (llama-server --lora FILE), or unset llm_url")
-    from overlay.answer import lora
-    from overlay.answer.llm_llama import read_metadata
+    from overlay.engine import lora
+    from overlay.engine.llama import read_metadata
 
     try:
         adapter = lora.inspect(Path(settings.lora_path).expanduser())
@@ -117,6 +121,32 @@ def _adapter(settings: Settings) -> Check:
     except OverlayError as exc:
         return Check("LoRA adapter", False, str(exc), exc.hint or "")
     return Check("LoRA adapter", True, f"{adapter.describe()}; fits {model.name} (scale {settings.lora_scale:g})")
+
+
+def _generation(settings: Settings) -> Check:
+    """A real generation of a few tokens with the configured model, in a model process of its own: a model that
+    crashes (llama.cpp on an AMX CPU) fails this check with its fix instead of taking `doctor` down."""
+    if settings.llm_url:
+        return Check("generation", True, f"by the server at {settings.llm_url} (see model server)")
+    from overlay.answer.llm_gguf import WorkerLLM
+    from overlay.engine.client import ModelWorker
+
+    worker = ModelWorker()
+    try:
+        started = time.perf_counter()
+        llm = WorkerLLM(settings, worker=worker)
+        loaded = time.perf_counter()
+        text = "".join(llm.stream([{"role": "user", "content": "Say hello."}], max_tokens=8, temperature=0.0))
+        done = time.perf_counter()
+    except OverlayError as exc:
+        return Check("generation", False, str(exc), exc.hint or "")
+    finally:
+        worker.close()
+    tokens = llm.usage.completion_tokens
+    ok = tokens > 0
+    detail = (f"{tokens} tokens in {done - loaded:.2f} s after a {loaded - started:.1f} s load "
+              f"(model process {', '.join(f'{k}={v}' for k, v in llm.options.items())}): {text.strip()[:60]!r}")
+    return Check("generation", ok, detail, "" if ok else "the model produced no tokens: check the GGUF")
 
 
 @cache

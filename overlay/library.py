@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from graph import GraphFileError, LinkGraph
+from overlay.engine import deaths
 from overlay.errors import NotIndexed
 from overlay.index.embedding import Embedder, embedder_name
 from overlay.index.indexer import Indexer, IndexReport, Progress
@@ -49,6 +50,7 @@ def status(settings: Settings) -> dict[str, Any]:
             "last_index": manifest.meta("last_index"),
             "state_dir": str(settings.state_dir),
             "watcher": read_health(settings),
+            "engine": deaths.read(settings),
             "nightly": last_run(settings),
             "metrics": metrics.summary(metrics.history(settings)),
         }

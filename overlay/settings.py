@@ -45,6 +45,7 @@ class Settings:
     n_gpu_layers: int = -1  # -1 = all layers when llama.cpp has GPU offload compiled in, else CPU; 0 = CPU
     n_threads: int = 0  # 0 = llama.cpp's choice
     flash_attn: str = "auto"  # "auto" (on when offloading to a GPU), "on", "off"
+    cpu_repack: str = "auto"  # llama.cpp's repacked CPU weights: "auto" (off on AMX CPUs: they crash), "on", "off"
     lora_path: str | None = None  # a LoRA adapter (GGUF) applied on load; `overlay doctor` checks it fits the model
     lora_scale: float = 1.0  # how strongly the adapter applies (llama.cpp's --lora-scaled)
     chat_format: str | None = None  # None = the chat template inside the GGUF
@@ -118,6 +119,7 @@ _FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name not in ("va
 CHOICES = {
     "fusion": ("relative", "rrf"),
     "flash_attn": ("auto", "on", "off"),
+    "cpu_repack": ("auto", "on", "off"),
     "answer_language": ("auto", "ru", "en"),
     "answer_mode": ("auto", "llm", "extractive"),
 }

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from overlay.index.vectors import Hit, StoredChunk
+
+if TYPE_CHECKING:
+    from overlay.engine.client import ModelWorker
 
 
 class HashEmbedder:
@@ -132,3 +137,11 @@ class FakeLLM:
         self.usage = Usage(sum(self.count_tokens(m["content"]) for m in messages), 0)
         yield from words[:max_tokens]
         self.usage = Usage(self.usage.prompt_tokens, min(len(words), max_tokens))
+
+
+def fake_worker(*args: str) -> ModelWorker:
+    """A real model worker process (tests/fake_worker.py: the real protocol loop, a scripted engine) that can be
+    made to die mid-answer; see that file for its arguments."""
+    from overlay.engine.client import ModelWorker
+
+    return ModelWorker([sys.executable, str(Path(__file__).with_name("fake_worker.py")), *args])

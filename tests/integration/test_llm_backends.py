@@ -52,13 +52,26 @@ def server_url():
         proc.wait(timeout=30)
 
 
-def test_in_process_model_streams_counts_and_loads_once(vault: Path) -> None:
+def test_the_model_process_streams_counts_and_loads_once(vault: Path) -> None:
     settings = load_settings(vault, n_ctx=2048)
     llm = make_llm(settings)
     assert llm is make_llm(settings)  # loaded once per process
+    starts = llm.worker.starts
     text = "".join(llm.stream(MESSAGES, max_tokens=24, temperature=0.0))
     assert text.strip() and 0 < llm.usage.completion_tokens <= 24 and llm.usage.prompt_tokens > 10
     assert llm.count_tokens("привет, мир") > 0 and llm.n_ctx == 2048
+    assert llm.worker.starts == starts and llm.worker.alive  # the model stayed loaded between calls
+
+
+def test_the_bundled_model_answers_a_real_question_with_default_settings(vault: Path, fake_index) -> None:
+    """The README's first command on any CPU: default settings (cpu_repack auto), the bundled GGUF, a note."""
+    write(vault, "Сон.md", "# Сон\nВзрослому спортсмену нужно восемь часов сна, а подростку девять.\n")
+    ix = fake_index(vault, model_path="bundled", max_answer_tokens=48)
+    ix.run()
+    result = ask(ix.settings, "Сколько часов сна нужно спортсмену?", retriever=ix.retriever(),
+                 llm=make_llm(ix.settings), write=True)
+    assert result.note_path and (vault / result.note_path).is_file()
+    assert result.draft.timings.gen_tokens > 0 and result.draft.model.startswith("SmolLM2")
 
 
 def test_a_prompt_beyond_the_window_is_a_clear_error_not_a_valueerror(vault: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from overlay import doctor
 from overlay.answer.llm import bundled_model_path, make_llm
-from overlay.answer.llm_llama import read_metadata
+from overlay.engine.llama import read_metadata
 from overlay.errors import LLMError
 from overlay.settings import load_settings
 from tests.adapters import make_adapter, model_dims
@@ -26,7 +26,7 @@ def dims() -> dict[str, int]:
 
 def greedy(vault: Path, **settings) -> str:
     llm = make_llm(load_settings(vault, model_path="bundled", n_ctx=512, **settings))
-    return llm.llama(PROMPT, max_tokens=12, temperature=0.0)["choices"][0]["text"]
+    return "".join(llm.stream([{"role": "user", "content": PROMPT}], max_tokens=12, temperature=0.0))
 
 
 def test_an_adapter_changes_greedy_output_and_a_zero_one_does_not(vault: Path, dims: dict[str, int]) -> None:
@@ -38,7 +38,7 @@ def test_an_adapter_changes_greedy_output_and_a_zero_one_does_not(vault: Path, d
     assert greedy(vault, lora_path=str(zero)) == plain  # the same load path with a null update: the weights decide
     assert greedy(vault, lora_path=str(strong), lora_scale=0.0) == plain  # lora_scale reaches llama.cpp
     llm = make_llm(load_settings(vault, model_path="bundled", n_ctx=512, lora_path=str(strong)))
-    assert llm.adapter is not None and llm.adapter.rank == 8
+    assert llm.adapter is not None and llm.adapter["rank"] == 8  # as the model process loaded it
 
 
 @pytest.mark.parametrize(("build", "message"), [
@@ -51,7 +51,7 @@ def test_a_bad_adapter_is_a_clear_error_and_the_process_lives_on(vault: Path, di
     bad = make_adapter(vault.parent / "bad.gguf", **{**dims, **build})
     with pytest.raises(LLMError, match=message):
         greedy(vault, lora_path=str(bad))
-    assert greedy(vault)  # still here: llama-cpp-python's own lora_path would have ended the process
+    assert greedy(vault)  # the model process lives on: llama-cpp-python's own lora_path would have ended it
 
 
 def test_doctor_reports_the_adapter_and_fails_clearly_on_a_wrong_one(vault: Path, dims: dict[str, int]) -> None:

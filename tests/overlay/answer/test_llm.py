@@ -43,28 +43,3 @@ def test_language_setting_wins() -> None:
     assert question_language("Какую?", "en") == "en"
 
 
-@pytest.mark.parametrize(("offload", "layers", "flash", "expect_layers", "expect_flash"), [
-    (True, -1, "auto", -1, True),  # a CUDA build: every layer on the GPU, flash attention on
-    (False, -1, "auto", 0, False),  # a CPU build: CPU, whatever was asked
-    (True, 20, "auto", 20, True),  # a split: 20 layers offloaded
-    (True, 0, "auto", 0, False),  # forced CPU on a GPU build
-    (False, -1, "on", 0, True),
-])
-def test_gpu_offload_is_automatic_and_overridable(monkeypatch, vault, offload, layers, flash, expect_layers,
-                                                  expect_flash) -> None:
-    from overlay.answer import llm_llama
-    from overlay.settings import load_settings
-
-    monkeypatch.setattr(llm_llama, "gpu_offload_supported", lambda: offload)
-    options = llm_llama.load_options(load_settings(vault, n_gpu_layers=layers, flash_attn=flash, n_threads=3))
-    assert options["n_gpu_layers"] == expect_layers and options["flash_attn"] is expect_flash
-    assert options["n_threads"] == 3 and options["verbose"] is False
-
-
-def test_a_missing_lora_is_a_clear_error(vault) -> None:
-    from overlay.answer import llm_llama
-    from overlay.errors import LLMError
-    from overlay.settings import load_settings
-
-    with pytest.raises(LLMError, match="LoRA adapter not found"):
-        llm_llama.load_options(load_settings(vault, lora_path=str(vault / "missing.gguf")))

@@ -451,3 +451,30 @@ def test_marking_adds_two_lines_and_keeps_the_mode(vault: Path, mode: int) -> No
         "overlay: ask\n", 'overlay: answered\n').replace("---\nСколько", 'overlay_answer: "[[Overlay/2026-11-30 Q]]"\n'
                                                                      "---\nСколько")
     assert path.stat().st_mode & 0o777 == mode
+
+
+def test_a_model_process_that_segfaults_mid_answer_leaves_the_watcher_running(vault: Path, tmp_path: Path,
+                                                                               monkeypatch) -> None:
+    """llama.cpp on an AMX CPU: the model process dies of SIGSEGV in the middle of the answer. The watcher lives,
+    `overlay status` shows the death, and the question is answered on its retry by a fresh model process."""
+    from overlay import library
+    from overlay.answer.llm_gguf import WorkerLLM
+    from overlay.jobs import watch
+    from tests.fakes import fake_worker
+
+    monkeypatch.setattr(watch, "RETRY_S", 0.5)
+    marker = tmp_path / "crash-once"
+    marker.write_text("")
+    write(vault, "Сон.md", "# Сон\nВзрослому спортсмену нужно восемь часов сна.\n")
+    with Running(vault, model_path="bundled") as run:
+        llm = WorkerLLM(run.fake.settings, worker=fake_worker("--crash-once", str(marker)))
+        run.watcher._llm = llm
+        write(vault, "Q.md", QUESTION)
+        wait_for(lambda: run.watcher.health.errors, "the crash to be recorded")
+        assert "SIGSEGV" in run.watcher.health.errors[-1]["reason"] and run.thread.is_alive()
+        wait_for(lambda: run.watcher.health.answered == 1, "the answer on the retry")
+        assert llm.worker.starts == 2 and answers(vault)
+        engine = library.status(run.fake.settings)["engine"]
+        assert engine["total"] == 1 and engine["deaths"][0]["cause"].startswith("SIGSEGV")
+        assert engine["deaths"][0]["stage"].startswith("generating")
+    llm.worker.close()

@@ -5,7 +5,7 @@ with None) and the process then dies of a segmentation fault: a watcher would be
 is read here with the `gguf` package first (header and tensor list only: an adapter is small) and every mismatch we
 can name is named: not a GGUF, not an adapter, not a LoRA, tensors without their pair, ranks that differ, another
 architecture, layers or widths the model does not have. What still gets past reaches llama.cpp through a checked
-call (overlay.answer.llm_llama).
+call (overlay.engine.llama).
 """
 
 from __future__ import annotations

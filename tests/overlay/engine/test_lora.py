@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from overlay.answer import lora
+from overlay.engine import lora
 from overlay.errors import LLMError
 from tests.adapters import make_adapter
 
