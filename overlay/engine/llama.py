@@ -207,3 +207,16 @@ def quantize(source: Path, target: Path, ftype: str) -> None:
     params.ftype, params.allow_requantize = kind, True
     if llama_capi.llama_model_quantize(str(source).encode(), str(target).encode(), ctypes.byref(params)):
         raise LLMError(f"llama.cpp could not quantise {source.name} to {ftype}")
+
+
+def run_server(argv: list[str], cpu_repack: str = "auto") -> None:
+    """llama-cpp-python's OpenAI-compatible server (`python -m llama_cpp.server ARGS`) with llama.cpp's extra
+    weight buffers set as overlay sets them: the plain server dies of the same AMX SIGSEGV on its first request.
+    Its model loads when the app is created, inside the wrapped call."""
+    import sys
+
+    from llama_cpp.server.__main__ import main as server_main
+
+    sys.argv = ["llama_cpp.server", *argv]
+    with _model_params(use_extra_bufts=use_extra_bufts(cpu_repack)):
+        server_main()

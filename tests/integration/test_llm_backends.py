@@ -31,7 +31,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server_url():
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_model_path()),
+    proc = subprocess.Popen([sys.executable, "-m", "overlay.engine.server", "--model", str(bundled_model_path()),
                              "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"

@@ -74,3 +74,13 @@ def test_a_wrong_cpu_repack_value_is_refused(vault) -> None:
 
     with pytest.raises(ConfigError, match="cpu_repack"):
         load_settings(vault, cpu_repack="maybe")
+
+
+def test_the_server_launcher_takes_its_own_flag_and_passes_the_rest() -> None:
+    from overlay.engine.server import split_args
+
+    assert split_args(["--model", "m.gguf", "--cpu-repack", "off", "--port", "1"]) == ("off", ["--model", "m.gguf",
+                                                                                            "--port", "1"])
+    assert split_args(["--cpu-repack=on"]) == ("on", []) and split_args([]) == ("auto", [])
+    with pytest.raises(SystemExit, match="not one of"):
+        split_args(["--cpu-repack", "maybe"])
