@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -11,6 +12,8 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from vault_sync import markdown as md
+from vault_sync.blobs import describe as describe_blobs
+from vault_sync.blobs import strip_blobs
 from vault_sync.note import Link, Note
 
 _YAML = YAMLHandler()
@@ -29,7 +32,8 @@ def text_checksum(text: str) -> str:
 # Bumped whenever parsing changes what a note yields (links, tags, text): an index made by an older parser re-reads
 # every note once (vectors are reused by chunk id, so nothing is embedded again unless a chunk's text changed).
 # 2: markdown links without an extension, `[x](Folder/Note)`, are note links, as in Obsidian.
-PARSER_VERSION = 2
+# 3: inline data URIs, long base64/hex runs and minified lines are blanked from the body (vault_sync.blobs).
+PARSER_VERSION = 3
 
 def parse_note(text: str, path: str, *, checksum: str | None = None, warnings: tuple[str, ...] = ()) -> Note:
     """Parse one Markdown note. `path` is vault-relative with POSIX separators."""
@@ -37,7 +41,9 @@ def parse_note(text: str, path: str, *, checksum: str | None = None, warnings: t
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # Windows/old-Mac line ends: the scanners expect \n
     meta, body, body_line, fm_warning = split_frontmatter(text)
     notes = [*warnings, *([fm_warning] if fm_warning else [])]
-    body = md.strip_comments(body)
+    body, blobs = strip_blobs(md.strip_comments(body))
+    if blobs:
+        notes.append(describe_blobs([dataclasses.replace(b, line=b.line + body_line - 1) for b in blobs]))
     masked = md.mask_code(body)
     fm_links = list(_frontmatter_links(meta))
     field_links, field_starts = _inline_field_links(masked)

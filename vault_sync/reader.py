@@ -5,11 +5,15 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from vault_sync.blobs import bytes_beside_data_uris
 from vault_sync.decode import UndecodableFile, decode_bytes
 from vault_sync.note import Note
 from vault_sync.parser import CanvasError, parse_canvas, parse_note
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+# A file past the limit is still read when most of it is inline images (data URIs, blanked by the parser): its text
+# besides them is what the limit weighs. Beyond this many times the limit it is not even read.
+INLINE_IMAGES_FACTOR = 10
 
 
 class SkipFile(Exception):
@@ -22,9 +26,12 @@ def read_note(root: Path, rel: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tu
     path = root / rel
     try:
         size = path.stat().st_size
-        if size > max_bytes:
+        if size > max_bytes * INLINE_IMAGES_FACTOR:
             raise SkipFile(f"too large: {size:,} bytes > limit {max_bytes:,} (setting max_file_bytes)")
         raw = path.read_bytes()
+        if size > max_bytes and (text_size := bytes_beside_data_uris(raw)) > max_bytes:
+            besides = " besides inline images" if text_size < size else ""
+            raise SkipFile(f"too large: {text_size:,} bytes{besides} > limit {max_bytes:,} (setting max_file_bytes)")
     except FileNotFoundError:
         raise
     except OSError as exc:

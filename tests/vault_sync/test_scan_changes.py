@@ -142,6 +142,16 @@ def test_read_note_reports_each_unreadable_kind(vault: Path) -> None:
     write(vault, "big.md", "x" * 100)
     with pytest.raises(SkipFile, match="too large: 100 bytes > limit 10"):
         read_note(vault, "big.md", max_bytes=10)
+    image = "data:image/png;base64," + "QUJD" * 1000
+    prose = "Текст заметки. " * 20
+    write(vault, "pictures.md", f"# Скрины\n![a]({image})\n{prose}\n")
+    size, text = (vault / "pictures.md").stat().st_size, size_without(vault / "pictures.md", image)
+    note, _ = read_note(vault, "pictures.md", max_bytes=text + 1)  # over the limit only by its inline image: read
+    assert "Текст заметки." in note.body and "QUJD" not in note.body
+    with pytest.raises(SkipFile, match=f"too large: {text:,} bytes besides inline images > limit {text - 1:,}"):
+        read_note(vault, "pictures.md", max_bytes=text - 1)
+    with pytest.raises(SkipFile, match=f"too large: {size:,} bytes > limit {size // 20:,}"):  # far beyond: unread
+        read_note(vault, "pictures.md", max_bytes=size // 20)
     write(vault, "blank.md", "  \n\n ")
     with pytest.raises(SkipFile, match="empty file"):
         read_note(vault, "blank.md")
@@ -153,6 +163,10 @@ def test_read_note_reports_each_unreadable_kind(vault: Path) -> None:
     write(vault, "ok.md", "\ufeff---\ntitle: BOM\n---\nтекст".encode())
     note, encoding = read_note(vault, "ok.md")
     assert encoding == "utf-8-sig" and note.title == "BOM"
+
+
+def size_without(path: Path, part: str) -> int:
+    return path.stat().st_size - len(part.encode())
 
 
 def test_non_utf8_file_names_are_reported_not_fatal(vault: Path) -> None:

@@ -222,3 +222,24 @@ def test_an_index_from_an_older_parser_is_reparsed_once_without_reembedding(vaul
     report = ix.run()
     assert report.modified == 2 and ix.embedder.embedded == embedded  # re-read, vectors kept by chunk id
     assert ix.run().modified == 0  # once
+
+
+def test_inline_images_are_not_chunked_embedded_or_stemmed_and_the_note_stays_findable(vault: Path,
+                                                                                         fake_index) -> None:
+    """A pasted screenshot as a data URI (real vaults have hundreds of KB of them in one line) must not become
+    hundreds of chunks of base64: the note is indexed by its words and the skipped span is a warning."""
+    import base64
+    import os
+
+    image = base64.b64encode(os.urandom(300_000)).decode()
+    write(vault, "Киневин.md", f"# Киневин\nМодель квазиуникальных решений.\n\n![скрин](data:image/png;base64,{image})"
+                               f"\n\nСложные системы требуют экспериментов.\n")
+    write(vault, "Другая.md", "# Другая\nПро сон.\n")
+    ix = fake_index(vault)
+    report = ix.run()
+    assert report.chunks == ix.store.count() <= 3
+    assert not ix.retriever().search(image[:40], 3, mode="sparse")  # no base64 stems
+    reasons = {w["path"]: w["reason"] for w in report.warnings}
+    assert reasons["Киневин.md"] == "not prose, not indexed: 1 data URI (391 KB) at line 4"
+    hits = ix.retriever().search("квазиуникальных решений", 3, mode="sparse")
+    assert hits and hits[0].path == "Киневин.md"

@@ -1,0 +1,58 @@
+"""Non-prose runs (inline images as data URIs, base64, hex, minified lines) are blanked from the indexed text,
+reported, and nothing else changes: prose, line numbers, hashes, URLs, long words."""
+
+from __future__ import annotations
+
+import base64
+import os
+
+import pytest
+
+from vault_sync.blobs import describe, strip_blobs
+from vault_sync.parser import parse_note
+
+PNG = base64.b64encode(os.urandom(6000)).decode()
+
+
+def test_a_data_uri_image_is_blanked_and_its_line_reported() -> None:
+    text = f"# Киневин\nМодель принятия решений.\n\n![[Pasted image.png]]\n![x](data:image/png;base64,{PNG})\nКонец."
+    out, removed = strip_blobs(text)
+    assert out == "# Киневин\nМодель принятия решений.\n\n![[Pasted image.png]]\n![x]()\nКонец."
+    assert [(r.kind, r.line) for r in removed] == [("data URI", 5)] and removed[0].chars > 8000
+    assert describe(removed).startswith("not prose, not indexed: 1 data URI (8 KB) at line 5")
+
+
+@pytest.mark.parametrize("blob", [
+    PNG[:600],  # a bare base64 run
+    os.urandom(200).hex(),  # a hex dump
+    "var a=" + "function(b){return b+1};" * 80,  # a minified line
+])
+def test_other_runs_are_blanked(blob: str) -> None:
+    out, removed = strip_blobs(f"До.\n{blob}\nПосле.")
+    assert out == "До.\n\nПосле." and len(removed) == 1
+
+
+def test_wrapped_base64_is_blanked_line_by_line() -> None:
+    wrapped = "\n".join(PNG[i:i + 76] for i in range(0, 76 * 8, 76))
+    out, removed = strip_blobs(f"Ключ:\n{wrapped}\nКонец.")
+    assert out == "Ключ:\n" + "\n" * 8 + "Конец." and removed[0].kind == "wrapped base64 block"
+
+
+@pytest.mark.parametrize("prose", [
+    "Хэш коммита 3f786850e387550fdab836ed7e6dc881de23001b, sha256 " + "a" * 64 + ", sha512 " + "b" * 128 + " остаются.",
+    "https://example.com/" + "/".join(["very-long-path-segment"] * 12) + "?q=1&page=2",
+    "Очень длинный абзац без переносов. " * 60,  # 2,000 characters of prose on one line
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ" * 10,  # one case, no digits: not base64
+    "| a | b |\n|---|---|\n" + "| 1 | 2 |\n" * 50,
+])
+def test_prose_hashes_urls_and_tables_stay(prose: str) -> None:
+    assert strip_blobs(prose) == (prose, [])
+
+
+def test_the_parser_indexes_the_words_and_warns_with_file_lines() -> None:
+    text = f"---\ntags: [модели]\n---\n# Киневин\nСложные системы.\n![](data:image/jpg;base64,{PNG})\n[[Связь]]\n"
+    note = parse_note(text, "Киневин.md")
+    assert PNG[:50] not in note.body and "Сложные системы." in note.body
+    assert note.warnings == ("not prose, not indexed: 1 data URI (8 KB) at line 6",)
+    assert [link.target for link in note.links] == ["Связь"] and note.links[0].line == 7
+    assert note.body.split("\n")[7 - note.body_line] == "[[Связь]]"  # every line still where it was
