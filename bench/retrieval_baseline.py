@@ -25,6 +25,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from overlay import library
 from overlay.search.evaluation import Question, evaluate, links_as_labels, load_questions
+from overlay.search.grouping import best_notes
 from overlay.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,8 +67,9 @@ def baseline_search(vault: Path, settings):
 
 
 def ours(settings, mode: str):
+    """The note list `overlay search --json` returns (as `overlay eval retrieval` scores it)."""
     retriever = library.open_retriever(settings)
-    return lambda q, depth: [r.path for r in retriever.search(q.question, depth, mode=mode, exclude=q.exclude)]
+    return lambda q, depth: [n.path for n in best_notes(retriever, q.question, depth, mode=mode, exclude=q.exclude)]
 
 
 def row(name: str, result: dict, kinds: list[str]) -> str:

@@ -13,7 +13,7 @@ from overlay import library
 from overlay.answer.ask import ask
 from overlay.answer.evaluation import evaluate as evaluate_answers
 from overlay.cli import emit_json, main, out, vault_options
-from overlay.search.evaluation import Question, evaluate, links_as_labels, load_questions
+from overlay.search.evaluation import Question, evaluate_search, links_as_labels, load_questions
 from overlay.search.retrieval import MODES
 from overlay.settings import Settings
 
@@ -26,8 +26,7 @@ def eval_group() -> None:
 def _run(settings: Settings, questions: list[Question], k: int, mode: str) -> dict[str, Any]:
     retriever = library.open_retriever(settings)
     try:
-        return evaluate(questions, lambda q, depth: [r.path for r in retriever.search(
-            q.question, depth, mode=mode, exclude=q.exclude)], k)
+        return evaluate_search(retriever, questions, k, mode)
     finally:
         retriever.texts.close()
 

@@ -115,10 +115,18 @@ class SparseIndex:
         scores = np.asarray(self._bm25.get_scores(tokens), dtype=np.float64)
         if not include_own and len(self.own) == len(scores):
             scores[self.own] = 0.0
-        n = min(n, len(scores))
-        top = np.argpartition(-scores, n - 1)[:n]
-        top = top[np.argsort(-scores[top])]
-        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+        return [(self.ids[i], float(scores[i])) for i in top_indices(scores, n)]
+
+
+def top_indices(scores: np.ndarray, n: int) -> np.ndarray:
+    """The indices of the n best positive scores, best first, ties in index order: the same first results whatever
+    n is (an unstable partition and sort broke ties differently for each n, so `search --k` changed the top)."""
+    positive = np.flatnonzero(scores > 0)
+    if len(positive) > n:
+        cut = -np.partition(-scores[positive], n - 1)[n - 1]
+        above = positive[scores[positive] > cut]
+        positive = np.concatenate([above, positive[scores[positive] == cut][: n - len(above)]])
+    return positive[np.lexsort((positive, -scores[positive]))]
 
 
 def _current(folder: Path) -> Path | None:

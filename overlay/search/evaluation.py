@@ -19,6 +19,8 @@ from graph import LinkGraph
 from overlay.errors import OverlayError
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.chunking import chunk_body
+from overlay.search.grouping import best_notes
+from overlay.search.retrieval import Retriever
 from vault_sync.script import cyrillic_letters
 
 KINDS = ("lookup", "paraphrase", "multi-hop", "link", "cross-lingual")  # shown first; any other label is kept too
@@ -102,6 +104,13 @@ def _mean(metrics: Iterable[dict[str, float]], k: int) -> dict[str, float]:
 def evaluate(questions: list[Question], search: Callable[[Question, int], list[str]], k: int = 10) -> dict:
     depth = max(k, max(CUTOFFS))
     return score(questions, {q.id: distinct_paths(search(q, depth)) for q in questions}, k)
+
+
+def evaluate_search(retriever: Retriever, questions: list[Question], k: int = 10, mode: str = "hybrid") -> dict:
+    """Scores exactly the note list `overlay search --json` returns for each question (one code path: what is
+    measured is what users get)."""
+    return evaluate(questions, lambda q, depth: [n.path for n in best_notes(retriever, q.question, depth, mode=mode,
+                                                                             exclude=q.exclude)], k)
 
 
 def links_as_labels(graph: LinkGraph, texts: ChunkStore, limit: int = 200, seed: int = 0,

@@ -41,6 +41,11 @@ Period = tuple[str, str] | None  # (after, before) as YYYY-MM-DD, either may be 
 SNIPPET_CHARS = 240
 RARE_NOTES, RARE_WEIGHT = 2, 2.0  # see _rare_terms
 NOTE_CANDIDATES = 50  # whole-note matches fetched per query: beyond these they add nothing to the top results
+# Candidates fetched per source, whatever k is asked for, and the rank whose score is each list's zero in relative
+# fusion. Both fixed, so the top results do not depend on k: min-max scaling over a pool that grew with k moved
+# every score (top 5 of `search --k 10` and `--k 40` differed in 7 of 12 queries on a real vault). A larger k
+# fetches deeper, and what lies beyond the pool adds nothing from that list.
+POOL = 120
 DENSE_STANDOUT = 0.3  # a dense list whose best hit is this much (relatively) above its 10th is trusted fully
 STANDOUT_AT = 10
 
@@ -79,6 +84,7 @@ class _Ranked:
     similarity: dict[Section, float] = field(default_factory=dict)  # cosine to the query, where known
     evidence: dict[Section, float] = field(default_factory=dict)  # a 0..1 trust in each hit (BM25: term coverage)
     weight: float = 1.0  # × the source's weight for this query (BM25: its terms are rare, see _rare_terms)
+    floor: float | None = None  # the score that scales to 0 in relative fusion: the POOL-th hit's (else the lowest)
 
     def add(self, section: Section, chunk_id: str, score: float, why: str) -> None:
         if section not in self.chunk:
@@ -127,7 +133,7 @@ class Retriever:
             raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
         if not query.strip():
             return []
-        n = max(3 * k, 40) * (4 if period else 1)  # a period drops most candidates: fetch more
+        n = max(POOL, k) * (4 if period else 1)  # a period drops most candidates: fetch more
         self.refresh()
         self._rows = {}  # per query: a warm Retriever must not serve texts an index run has since replaced
         keep = _Filter(include_answers, set(exclude), period)
@@ -182,7 +188,7 @@ class Retriever:
 
     def _ranked(self, hits: list[tuple[str, float]], keep: _Filter, why: str) -> _Ranked:
         rows = self._rows_for(cid for cid, _ in hits)
-        ranked = _Ranked(source=why)
+        ranked = _Ranked(source=why, floor=min((score for _, score in hits[:POOL]), default=None))
         for cid, score in hits:
             row = rows.get(cid)
             if row is not None and keep(row):
@@ -194,7 +200,7 @@ class Retriever:
         its section that dense search ranked best, else on its first chunk."""
         hits = self.store.query_notes(vector, min(n, NOTE_CANDIDATES))
         best: dict[str, tuple[Section, str]] = {}
-        for section in dense.order:
+        for section in dense.order[:POOL]:  # the pool every k shares: the same section stands for the note
             best.setdefault(section[0], (section, dense.chunk[section]))
         firsts = self.texts.first_chunks([p for p, _ in hits if p not in best])
         rows = self._rows_for(firsts.values())
@@ -382,8 +388,8 @@ def _fuse(lists: list[_Ranked], weight: Callable[[_Ranked], float], method: str 
         values = np.array([ranked.score[s] for s in ranked.order], dtype=np.float64)
         if not len(values):
             continue
-        lo, hi = values.min(), values.max()
-        norm = (values - lo) / (hi - lo) if hi > lo else np.ones_like(values)
+        lo, hi = (values.min() if ranked.floor is None else ranked.floor), values.max()
+        norm = np.clip((values - lo) / (hi - lo), 0.0, None) if hi > lo else np.ones_like(values)
         for section, value in zip(ranked.order, norm, strict=True):
             score[section] += weight(ranked) * float(value) * ranked.evidence.get(section, 1.0)
     return dict(sorted(score.items(), key=lambda item: -item[1]))

@@ -191,3 +191,34 @@ def test_doctor_reports_every_part(indexed: Path) -> None:
     generation = next(c for c in data["checks"] if c["name"] == "generation")
     assert generation["ok"] and "tokens in" in generation["detail"] and "use_extra_bufts=" in generation["detail"]
     assert "repacked CPU weights" in next(c["detail"] for c in data["checks"] if c["name"] == "llama-cpp-python")
+
+
+def test_eval_scores_what_search_returns_and_the_top_does_not_depend_on_k(indexed: Path) -> None:
+    """Every question of the example dev set: the note list `search --json` returns (library.search_notes, one
+    model load for all) at k 5 and k 40 agree on the top 5, and `eval retrieval` scores exactly that list (its
+    hit@1 and hit@5 recomputed from the search output)."""
+    from overlay import library
+    from overlay.index.embedding import make_embedder
+    from overlay.search.evaluation import load_questions
+    from overlay.settings import load_settings
+    from tests.conftest import EXAMPLE_VAULT
+
+    file = EXAMPLE_VAULT.parent / "eval" / "examples-vault.jsonl"
+    questions = load_questions(file)
+    settings = load_settings(indexed)
+    embedder = make_embedder(settings)
+    hits = {1: 0, 5: 0}
+    for q in questions:
+        shallow = [n.path for n in library.search_notes(settings, q.question, 5, embedder=embedder)]
+        deep = [n.path for n in library.search_notes(settings, q.question, 40, embedder=embedder)]
+        assert shallow == deep[:5], q.id
+        for cut in hits:
+            hits[cut] += any(p in q.gold for p in deep[:cut])
+    code, out = run("search", questions[0].question, "--vault", str(indexed), "--k", "5", "--json")
+    assert [r["path"] for r in json.loads(out)] == [n.path for n in library.search_notes(
+        settings, questions[0].question, 5, embedder=embedder)]  # the CLI prints that same list
+    code, out = run("eval", "retrieval", str(file), "--vault", str(indexed), "--json")
+    scored = json.loads(out)
+    assert code == 0 and scored["n"] == len(questions)
+    n = len(questions)
+    assert (scored["hit@1"], scored["hit@5"]) == (round(hits[1] / n, 4), round(hits[5] / n, 4))

@@ -1,0 +1,167 @@
+"""Every dev set at once, through the path users get: one table, compared with the saved previous run.
+
+    .venv/bin/python bench/retrieval_suite.py                 # index (cached) + score all sets, compare with saved
+    .venv/bin/python bench/retrieval_suite.py --save          # ... and make this run the new reference
+    .venv/bin/python bench/retrieval_suite.py --set link_boost=0 --set note_evidence=0   # try a ranking setting
+    .venv/bin/python bench/retrieval_suite.py --fresh --repeat 2   # two clean indexes: does the ranking hold?
+
+The sets: the example vault, npm docs (English), ru-vault (the user's style), and openbox (a real Russian vault
+nobody here wrote, from ../shared/dev-vaults; skipped with a note where it is absent). Each is indexed once into
+bench/out/suite/ (keyed by the settings that shape the index) with the files left where they are, then every
+question goes through `overlay.search.evaluation.evaluate_search` — exactly the note list `overlay search --json`
+returns, which is also what `overlay eval retrieval` scores.
+
+A ranking change is kept only if the macro-average hit@1 rises and no set loses more than 2 points: the comparison
+at the end says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from overlay import library
+from overlay.search.evaluation import evaluate_search, load_questions
+from overlay.settings import Settings, load_settings, parse_assignments
+from vault_sync.parser import PARSER_VERSION
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV_VAULTS = Path(os.environ.get("OVERLAY_DEV_VAULTS", ROOT.parent / "shared" / "dev-vaults"))
+SETS = {  # name -> (vault, questions)
+    "example": (ROOT / "examples" / "vault", ROOT / "examples" / "eval" / "examples-vault.jsonl"),
+    "npm-docs": (ROOT / "examples" / "eval" / "npm-vault", ROOT / "examples" / "eval" / "npm-vault.jsonl"),
+    "ru-vault": (ROOT / "examples" / "eval" / "ru-vault", ROOT / "examples" / "eval" / "ru-vault.jsonl"),
+    "openbox": (DEV_VAULTS / "openbox" / "vault", DEV_VAULTS / "openbox" / "questions.jsonl"),
+}
+SAVED = ROOT / "bench" / "results" / "retrieval_suite.json"
+CACHE = ROOT / "bench" / "out" / "suite"
+# Settings that change what the index holds (the rest only change ranking and need no new index).
+INDEX_SETTINGS = ("embedding_model", "chunk_tokens", "chunk_overlap", "max_file_bytes", "ignore")
+KINDS = ("lookup", "paraphrase", "multi-hop", "link", "cross-lingual")
+MAX_LOSS = 0.02
+
+
+def settings_for(name: str, overrides: dict[str, str], fresh: bool, attempt: int = 0) -> Settings:
+    """`attempt` > 0: a folder of its own (Chroma keeps a client per folder for the life of the process, so a
+    folder cannot be deleted and built again in the same run)."""
+    vault, _ = SETS[name]
+    settings = load_settings(vault, **overrides)
+    key = json.dumps([PARSER_VERSION, *(str(getattr(settings, f)) for f in INDEX_SETTINGS)])
+    state = CACHE / (f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}" + (f"-{attempt}" if attempt else ""))
+    if fresh and state.exists():
+        shutil.rmtree(state)
+    return dataclasses.replace(settings, state_dir=state)
+
+
+def run_set(name: str, overrides: dict[str, str], k: int, fresh: bool, attempt: int = 0) -> dict[str, Any]:
+    _, questions_file = SETS[name]
+    settings = settings_for(name, overrides, fresh, attempt)
+    t0 = time.perf_counter()
+    report = library.index(settings)
+    indexed = time.perf_counter() - t0
+    retriever = library.open_retriever(settings)
+    try:
+        t0 = time.perf_counter()
+        result = evaluate_search(retriever, load_questions(questions_file), k)
+        per_query = (time.perf_counter() - t0) / result["n"]
+    finally:
+        retriever.texts.close()
+    result["index"] = {"seconds": round(indexed, 1), "notes": report.notes, "chunks": report.chunks,
+                       "embedded": report.embedded}
+    result["search_ms"] = round(per_query * 1000, 1)
+    return result
+
+
+def macro(results: dict[str, dict[str, Any]], key: str = "hit@1") -> float:
+    return round(sum(r[key] for r in results.values()) / len(results), 4)
+
+
+def table(results: dict[str, dict[str, Any]]) -> str:
+    head = ["set", "n", "hit@1", "hit@5", "MRR", "ru hit@1", "en hit@1", *KINDS, "index s", "ms/q"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, r in results.items():
+        langs = [_cell(r["by_lang"].get(lang)) for lang in ("ru", "en")]
+        kinds = [_cell(r["by_kind"].get(kind)) for kind in KINDS]
+        lines.append(f"| {name} | {r['n']} | {r['hit@1']:.3f} | {r['hit@5']:.3f} | {r['mrr']:.3f} | "
+                     + " | ".join(langs + kinds) + f" | {r['index']['seconds']} | {r['search_ms']} |")
+    cells = [f"{macro(results, key):.3f}" for key in ("hit@1", "hit@5", "mrr")]
+    lines.append("| **macro** | | " + " | ".join(cells) + " |" + " |" * (len(head) - 5))
+    return "\n".join(lines)
+
+
+def _cell(m: dict[str, Any] | None) -> str:
+    return f"{m['hit@1']:.2f} ({m['n']})" if m else "–"
+
+
+def compare(results: dict[str, dict[str, Any]], saved: dict[str, Any]) -> tuple[str, bool]:
+    """Lines of Δ against the saved run, and whether the change is worth keeping by the rule above."""
+    before = saved["results"]
+    common = [name for name in results if name in before]
+    if not common:
+        return "no saved run covers these sets", False
+    lines, worst = [], 0.0
+    for name in common:
+        delta = {key: results[name][key] - before[name][key] for key in ("hit@1", "hit@5", "mrr")}
+        worst = min(worst, delta["hit@1"])
+        lines.append(f"  {name:10} hit@1 {before[name]['hit@1']:.3f} → {results[name]['hit@1']:.3f} "
+                     f"({delta['hit@1']:+.3f})   hit@5 {delta['hit@5']:+.3f}   MRR {delta['mrr']:+.3f}")
+    old = round(sum(before[n]["hit@1"] for n in common) / len(common), 4)
+    new = round(sum(results[n]["hit@1"] for n in common) / len(common), 4)
+    keep = new > old and worst >= -MAX_LOSS
+    lines.append(f"  macro hit@1 {old:.3f} → {new:.3f} ({new - old:+.3f}); worst set {worst:+.3f} → "
+                 + ("KEEP (macro up, no set lost more than 2 points)" if keep else
+                    "do not keep (the macro-average must rise and no set may lose more than 2 points)"))
+    return "\n".join(lines), keep
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sets", nargs="*", default=list(SETS), choices=list(SETS))
+    ap.add_argument("--set", dest="assignments", action="append", default=[], metavar="NAME=VALUE",
+                    help="a setting for every set, as `overlay --set`")
+    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--fresh", action="store_true", help="build every index from scratch")
+    ap.add_argument("--repeat", type=int, default=1, help="with --fresh: build and score N times (the spread)")
+    ap.add_argument("--save", action="store_true", help=f"write this run to {SAVED.relative_to(ROOT)}")
+    ap.add_argument("--compare", type=Path, default=SAVED, help="the run to compare with")
+    ap.add_argument("--json", type=Path, help="also write this run's full results here")
+    args = ap.parse_args()
+    overrides = parse_assignments(tuple(args.assignments))
+    names = [n for n in args.sets if SETS[n][0].is_dir() or print(f"note: {n} not found at {SETS[n][0]}; skipped")]
+    runs = []
+    for attempt in range(max(args.repeat, 1)):
+        results = {name: run_set(name, overrides, args.k, args.fresh or attempt > 0, attempt) for name in names}
+        runs.append(results)
+        print(f"\n{'run ' + str(attempt + 1) + ': ' if args.repeat > 1 else ''}settings: {overrides or 'defaults'}")
+        print(table(results))
+    if len(runs) > 1:
+        for name in names:
+            values = [r[name]["hit@1"] for r in runs]
+            print(f"  spread {name}: hit@1 {min(values):.3f}–{max(values):.3f} over {len(runs)} clean indexes")
+    results = runs[-1]
+    record = {"date": time.strftime("%Y-%m-%d %H:%M"), "settings": overrides, "results": results}
+    if args.compare.is_file():
+        lines, _ = compare(results, json.loads(args.compare.read_text(encoding="utf-8")))
+        print(f"\nagainst {args.compare}:\n{lines}")
+    if args.json:
+        args.json.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
+    if args.save:
+        SAVED.parent.mkdir(parents=True, exist_ok=True)
+        SAVED.write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        print(f"saved as the reference: {SAVED.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
