@@ -56,6 +56,12 @@ def baseline_search(vault: Path, settings):
     Settings.llm = None
     Settings.embed_model = UseForLlamaIndex(model_name=use.name)
     docs = ObsidianReader(str(vault)).load_data()
+    for doc in docs:  # a hub's link lists outgrow the 1,024-token chunk and the splitter refuses the whole vault
+        # ("Metadata length (1285) is longer than chunk size", openbox): what a user does then is keep them out
+        # of the embedded text, where they add little
+        if len(doc.get_metadata_str()) > 1500:
+            doc.excluded_embed_metadata_keys = [*doc.excluded_embed_metadata_keys, "wikilinks", "backlinks"]
+            doc.excluded_llm_metadata_keys = [*doc.excluded_llm_metadata_keys, "wikilinks", "backlinks"]
     index = VectorStoreIndex.from_documents(docs)
 
     def search(q: Question, depth: int) -> list[str]:

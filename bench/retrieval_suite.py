@@ -84,6 +84,17 @@ def run_set(name: str, overrides: dict[str, str], k: int, fresh: bool, attempt: 
     return result
 
 
+def run_plain(name: str, overrides: dict[str, str], k: int) -> dict[str, Any]:
+    """The plain LlamaIndex pipeline (bench/retrieval_baseline.py) with the same embedding model, on the same
+    questions: the reference the targets are set against. Needs the `baseline` extra."""
+    from bench.retrieval_baseline import baseline_search
+    from overlay.search.evaluation import evaluate
+
+    vault, questions_file = SETS[name]
+    search, _ = baseline_search(vault, settings_for(name, overrides, False))
+    return evaluate(load_questions(questions_file), search, k)
+
+
 def macro(results: dict[str, dict[str, Any]], key: str = "hit@1") -> float:
     return round(sum(r[key] for r in results.values()) / len(results), 4)
 
@@ -103,6 +114,23 @@ def table(results: dict[str, dict[str, Any]]) -> str:
 
 def _cell(m: dict[str, Any] | None) -> str:
     return f"{m['hit@1']:.2f} ({m['n']})" if m else "–"
+
+
+def against_plain(results: dict[str, dict[str, Any]], plain: dict[str, dict[str, Any]]) -> str:
+    """Per set and language: hit@1 (hit@5) of plain and ours; the target is plain + 10 points hit@1, hit@5 never
+    below plain."""
+    lines = ["| set | lang | plain hit@1 (hit@5) | overlay hit@1 (hit@5) | Δ hit@1 | target met |", "|" + "---|" * 6]
+    for name in (n for n in results if n in plain):
+        for lang in ("all", *sorted(results[name]["by_lang"])):
+            ours = results[name] if lang == "all" else results[name]["by_lang"][lang]
+            base = plain[name] if lang == "all" else plain[name]["by_lang"].get(lang)
+            if base is None:
+                continue
+            delta = ours["hit@1"] - base["hit@1"]
+            met = delta >= 0.10 - 1e-9 and ours["hit@5"] >= base["hit@5"] - 1e-9
+            lines.append(f"| {name} | {lang} | {base['hit@1']:.3f} ({base['hit@5']:.3f}) | {ours['hit@1']:.3f} "
+                         f"({ours['hit@5']:.3f}) | {delta:+.3f} | {'yes' if met else 'no'} |")
+    return "\n".join(lines)
 
 
 def compare(results: dict[str, dict[str, Any]], saved: dict[str, Any]) -> tuple[str, bool]:
@@ -137,6 +165,8 @@ def main() -> None:
     ap.add_argument("--save", action="store_true", help=f"write this run to {SAVED.relative_to(ROOT)}")
     ap.add_argument("--compare", type=Path, default=SAVED, help="the run to compare with")
     ap.add_argument("--json", type=Path, help="also write this run's full results here")
+    ap.add_argument("--plain", action="store_true", help="also score the plain LlamaIndex pipeline (pip install "
+                                                         "-e '.[baseline]'); kept in the saved run")
     args = ap.parse_args()
     overrides = parse_assignments(tuple(args.assignments))
     names = [n for n in args.sets if SETS[n][0].is_dir() or print(f"note: {n} not found at {SETS[n][0]}; skipped")]
@@ -152,8 +182,13 @@ def main() -> None:
             print(f"  spread {name}: hit@1 {min(values):.3f}–{max(values):.3f} over {len(runs)} clean indexes")
     results = runs[-1]
     record = {"date": time.strftime("%Y-%m-%d %H:%M"), "settings": overrides, "results": results}
-    if args.compare.is_file():
-        lines, _ = compare(results, json.loads(args.compare.read_text(encoding="utf-8")))
+    saved = json.loads(args.compare.read_text(encoding="utf-8")) if args.compare.is_file() else {}
+    plain = {name: run_plain(name, overrides, args.k) for name in names} if args.plain else saved.get("plain", {})
+    if plain:
+        record["plain"] = plain
+        print("\nagainst plain LlamaIndex (same model):\n" + against_plain(results, plain))
+    if saved:
+        lines, _ = compare(results, saved)
         print(f"\nagainst {args.compare}:\n{lines}")
     if args.json:
         args.json.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -31,7 +31,7 @@ class Settings:
     fusion: str = "relative"  # how hybrid search fuses its lists: "relative" (scores scaled 0..1) or "rrf" (ranks)
     note_evidence: float = 0.6  # hybrid: a section gains this × its note's two best other sections; 0 = off
     bm25_coverage: float = 1.0  # hybrid: a BM25 hit counts × (share of query terms it contains)^this; 0 = off
-    note_weight: float = 0.5  # hybrid: weight of whole-note matches (note vectors) beside dense and BM25; 0 = off
+    note_weight: float = 1.0  # hybrid: weight of whole-note matches (note vectors) beside dense and BM25; 0 = off
     link_boost: float = 0.3  # hybrid: share of a strong hit's score its linked notes may gain (bounded); 0 = off
     hub_penalty: float = 0.5  # hybrid: how much a hub (a section of mostly links) is lowered; 0 = off
     dense_standout: float = 0.3  # hybrid: dense weighs fully when its best hit is this far above its 10th; 0 = off

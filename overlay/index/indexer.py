@@ -47,7 +47,8 @@ BM25_EAGER_NOTES = 50
 # 2: manifest flags (notes that ask, the overlay's own notes), own notes stored apart from the user's.
 # 3: a note's frontmatter properties in its first chunk.
 # 4: note-level vectors (overlay.index.note_docs).
-INDEX_FORMAT = 4  # (+ chats per exchange, dates, hub shares: one re-read serves all of them)
+# 5: a note's document is its names and its opening (no link titles).
+INDEX_FORMAT = 5  # (+ chats per exchange, dates, hub shares: one re-read serves all of them)
 
 
 @dataclass
@@ -246,10 +247,8 @@ class _Run:
     def _checkpoint(self, meta: dict[str, Any] | None = None) -> None:
         """Graph first, manifest last: a crash in between replays the batch, which is idempotent."""
         if self.graph is not None:
-            touched = {n.path for n in self.graph_upserts} | set(self.graph_deletes)
-            self.doc_paths |= touched | note_docs.neighbours(self.graph, touched)  # their neighbours before...
+            self.doc_paths |= {n.path for n in self.graph_upserts} | set(self.graph_deletes)
             self.graph.apply(self.graph_upserts, self.graph_deletes, self.attachments)
-            self.doc_paths |= note_docs.neighbours(self.graph, touched)  # ...and after
             self.graph_upserts, self.graph_deletes = [], []
             self.graph.save(self.s.graph_path)
             self.ix.graph, self.ix.graph_stamp = self.graph, _stamp(self.s.graph_path)
@@ -275,7 +274,7 @@ class _Run:
                                              "new": r.new, "modified": r.modified, "deleted": r.deleted,
                                              "moved": r.moved}})
             self._build_sparse(r.new + r.modified + r.deleted + r.moved)
-            r.note_vectors = note_docs.refresh(self.doc_paths, self.texts, self.graph, self.ix.store, self.ix.embedder)
+            r.note_vectors = note_docs.refresh(self.doc_paths, self.texts, self.ix.store, self.ix.embedder)
         counts = self.manifest.counts()
         r.notes, r.chunks = counts["notes"], counts["chunks"]
         r.skipped = [*self.manifest.skipped(), *r.skipped, *({"path": p, "reason": why} for p, why in problems)]

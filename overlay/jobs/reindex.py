@@ -216,7 +216,7 @@ class _Reindex:
             if orphans:
                 self.ix.store.delete_notes(orphans)
             texts.set_doc_hashes(dict.fromkeys(missing, ""))
-            self.report.note_vectors = note_docs.refresh(notes, texts, self._graph(), self.ix.store, self.ix.embedder)
+            self.report.note_vectors = note_docs.refresh(notes, texts, self.ix.store, self.ix.embedder)
         finally:
             texts.close()
         self.report.checked["note_vectors"] = len(stored)
