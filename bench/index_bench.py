@@ -71,9 +71,7 @@ def main() -> None:
     notes = [read_note(vault, p)[0] for p in paths]
     texts = [c.text for n in notes for c in chunk_note(n, max_tokens=settings.chunk_tokens,
                                                         overlap=settings.chunk_overlap)]
-    graph = LinkGraph()
-    graph.apply(notes)
-    docs = [note_docs.document(note_docs.own_text(n), n.path, graph) for n in notes]
+    docs = [note_docs.own_text(n) for n in notes]
     baseline = make_embedder(settings)
     _, encode_s = timed(lambda: baseline.embed_documents(texts + docs))
     print(f"bare encode: {len(texts)} chunks + {len(docs)} note documents in {encode_s:.1f}s "

@@ -57,3 +57,50 @@ def make_vault(root: Path, n: int, seed: int = 7) -> list[str]:
         path.write_text(note_text(rng, i, titles), encoding="utf-8")
         paths.append(rel)
     return paths
+
+
+TOPICS_RU = ("Второй мозг и заметки", "Управление командой разработки", "Системное мышление и обратные связи",
+             "Архитектура распределённых сервисов", "Воспитание детей без наказаний", "Финансовая грамотность семьи",
+             "Тренировки на выносливость", "Книги по психологии принятия решений", "Локальные языковые модели",
+             "Домашний сервер и резервные копии", "Писательство и редактура текста", "Путешествия по Кавказу")
+
+
+def make_realistic_vault(root: Path, n: int, *, unlinked: float = 0.8, seed: int = 7) -> list[str]:
+    """A vault shaped like real personal ones (issue: the graph page on a real vault): `unlinked` of the notes link
+    nowhere (quote cards, inbox, daily notes), the rest form topic clusters around a few large hubs with long titles
+    (most links stay inside the topic, a few cross), plus some pairs and triples. Deterministic for a seed."""
+    rng = random.Random(seed)
+    (root / ".obsidian").mkdir(parents=True, exist_ok=True)
+    linked = n - int(n * unlinked)
+    topics = [f"{TOPICS_RU[i % len(TOPICS_RU)]}" + (f" ({i // len(TOPICS_RU) + 1})" if i >= len(TOPICS_RU) else "")
+              for i in range(max(3, min(40, linked // 40)))]
+    titles = [f"{rng.choice(RU).capitalize()} {rng.choice(RU)} и {rng.choice(RU)} {i}" for i in range(n)]
+    topic_of = [rng.randrange(len(topics)) for _ in range(linked)]
+    members: dict[int, list[int]] = {}
+    for i, t in enumerate(topic_of):
+        members.setdefault(t, []).append(i)
+    paths = []
+
+    def write(rel: str, text: str) -> None:
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        paths.append(rel)
+
+    for t, name in enumerate(topics):  # hubs: a long title, links to most of the topic
+        links = "\n".join(f"- [[{titles[i]}]]" for i in members.get(t, []) if rng.random() < 0.7)
+        write(f"Карты/{name}.md", f"# {name}\n\n{_paragraph(rng, RU)}\n\n{links}\n")
+    for i in range(linked):
+        t = topic_of[i]
+        peers = members[t]
+        links = {f"[[{topics[t]}]]"} if rng.random() < 0.5 else set()
+        links |= {f"[[{titles[rng.choice(peers)]}]]" for _ in range(rng.randint(0, 3))}
+        if rng.random() < 0.05:  # a link across topics
+            links.add(f"[[{titles[rng.randrange(linked)]}]]")
+        if i % 25 == 0 and i + 1 < linked:  # a pair apart from every topic
+            links = {f"[[{titles[i + 1]}]]"}
+        write(f"Темы/{titles[i]}.md", f"# {titles[i]}\n\n{_paragraph(rng, RU)}\n\n{' '.join(sorted(links))}\n")
+    for i in range(linked, n):
+        folder = ("Цитаты", "Inbox", "Daily")[i % 3]
+        write(f"{folder}/{titles[i]}.md", f"# {titles[i]}\n\n{_paragraph(rng, RU)}\n")
+    return paths

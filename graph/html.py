@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.clusters import Cluster, clusters, induced, note_graph
-from graph.layout import layout
+from graph.layout import Layout, layout
 from graph.linkgraph import LinkGraph
 
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
@@ -33,18 +33,21 @@ def export_html(graph: LinkGraph, *, around: str | None = None, depth: int = 1, 
         title = f"{title}: {graph.g.nodes[around].get('title', around)} ± {depth}"
     if groups is None or around is not None:  # a local graph has clusters of its own
         groups = clusters(graph, notes)
-    pos = layout(notes, groups)
-    data = {**_data(graph, notes, groups, pos), "vault": vault_name}
+    placed = layout(notes, groups)
+    data = {**_data(graph, notes, groups, placed), "vault": vault_name}
     page = TEMPLATE.read_text(encoding="utf-8")
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
     return page.replace("__TITLE__", html.escape(title)).replace("__DATA__", payload)
 
 
-def _data(graph: LinkGraph, notes, groups, pos) -> dict[str, Any]:
-    g = graph.g
-    of = {n: c.id for c in groups for n in c.members}
+def _data(graph: LinkGraph, notes, groups: list[Cluster], placed: Layout) -> dict[str, Any]:
+    g, pos = graph.g, placed.pos
+    regions = placed.regions  # the clusters with a region (and a colour) of their own
+    of = {n: c.id for c in groups if c.id in regions for n in c.members}
     degree = dict(notes.degree())
-    hubs = set(sorted(degree, key=lambda n: -degree[n])[:max(10, int(HUB_SHARE * len(degree)))])
+    linked = [n for n in degree if degree[n] > 0]
+    hubs = set(sorted(linked, key=lambda n: (-degree[n], n))[:max(10, int(HUB_SHARE * len(linked)))])
+    unlinked = set(placed.unlinked)
     index: dict[str, int] = {}
     nodes: list[dict[str, Any]] = []
 
@@ -58,7 +61,7 @@ def _data(graph: LinkGraph, notes, groups, pos) -> dict[str, Any]:
         attrs = g.nodes[node]
         folder = node.rsplit("/", 1)[0] if "/" in node else ""
         add(node, "note", *pos[node], c=of.get(node, -1), d=degree[node], f=folder, g=list(attrs.get("tags", [])),
-            h=int(node in hubs))
+            h=int(node in hubs), u=int(node in unlinked))
     edges, extra = [], []
     for source, target, attrs in g.edges(data=True):
         if source not in index or source == target:
@@ -70,18 +73,20 @@ def _data(graph: LinkGraph, notes, groups, pos) -> dict[str, Any]:
             add(target, kind, *spot)
         if target in index:
             (edges if kind == "note" else extra).append([index[source], index[target], attrs.get("kind", "link")])
-    cluster_info = [{"id": c.id, "name": c.name, "size": len(c.members), "color": PALETTE[c.id % len(PALETTE)]}
-                    for c in groups]
+    cluster_info = [{"id": c.id, "name": c.name, "size": len(c.members), "color": PALETTE[i % len(PALETTE)],
+                     "x": round(regions[c.id][0], 1), "y": round(regions[c.id][1], 1), "r": round(regions[c.id][2], 1)}
+                    for i, c in enumerate(c for c in groups if c.id in regions)]
     folders = sorted({n["f"] for n in nodes if n["k"] == "note"})
     tags = sorted({t for n in nodes if n["k"] == "note" for t in n["g"]})
+    small = [c for c in groups if c.id not in regions]
     return {"nodes": nodes, "edges": edges + extra, "clusters": cluster_info, "folders": folders, "tags": tags,
             "stats": {"notes": notes.number_of_nodes(), "links": notes.number_of_edges(),
-                      "unresolved": sum(1 for n in nodes if n["k"] == "unresolved"), "clusters": len(groups)}}
+                      "unresolved": sum(1 for n in nodes if n["k"] == "unresolved"), "clusters": len(cluster_info),
+                      "unlinked": len(unlinked), "small_groups": len(small),
+                      "small_notes": sum(len(c.members) for c in small)}}
 
 
 def _tag_spot(graph: LinkGraph, tag: str, pos) -> tuple[float, float]:
     """A tag sits amid the notes that carry it."""
     tagged = [pos[s] for s, _ in graph.g.in_edges(tag) if s in pos]
     return (sum(p[0] for p in tagged) / len(tagged), sum(p[1] for p in tagged) / len(tagged)) if tagged else (0.0, 0.0)
-
-

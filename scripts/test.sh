@@ -4,6 +4,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False
+# The graph page is tested in a real headless Chromium (Debian's package). Installed here where we may (root with
+# apt-get, as on CI); elsewhere those tests skip and say why.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  (apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && \
+    apt-get install -y -q chromium >/dev/null 2>&1; }) || echo "note: could not install chromium" >&2
+fi
 .venv/bin/ruff check .
 set +e
 .venv/bin/python -m pytest -q -rs -p no:cacheprovider "$@"   # -rs: every skip says why
