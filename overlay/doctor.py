@@ -34,7 +34,7 @@ class Check:
 
 def run(settings: Settings) -> list[Check]:
     steps: list[Callable[[Settings], Check]] = [_python, _answer_mode, _llama, _model, _adapter, _generation,
-                                                _embedding, _state_dir, _index, _answers]
+                                                _embedding_model, _reranker, _state_dir, _index, _answers]
     checks = []
     for step in steps:
         try:
@@ -66,7 +66,7 @@ def _answer_mode(settings: Settings) -> Check:
 
 def _llama(settings: Settings) -> Check:
     if settings.llm_url:
-        from overlay.answer.llm_openai import api_base
+        from overlay.engine.http import api_base
 
         base = api_base(settings.llm_url)
         try:
@@ -156,9 +156,31 @@ def _embedder(settings: Settings) -> Embedder:
     return make_embedder(settings)
 
 
-def _embedding(settings: Settings) -> Check:
+def _embedding_model(settings: Settings) -> Check:
+    """One real embedding, timed: a server that is down or a GGUF that pools nothing fails here."""
     embedder = _embedder(settings)
-    return Check("embedding model", True, f"{embedder.name} (dim {embedder.dim})")
+    started = time.perf_counter()
+    vector = embedder.embed_query("проверка / check")
+    took = time.perf_counter() - started
+    where = f" at {settings.embedding_url}" if settings.embedding_url else ""
+    return Check("embedding model", True, f"{embedder.name}{where} (dim {embedder.dim}, one query embedded in "
+                                          f"{took * 1000:.0f} ms, norm {float((vector ** 2).sum()) ** 0.5:.2f})")
+
+
+def _reranker(settings: Settings) -> Check:
+    """One real rerank of two passages, when a reranker is configured."""
+    from overlay.search.rerank import make_reranker
+
+    reranker = make_reranker(settings)
+    if reranker is None:
+        return Check("reranker", True, "none configured (rerank_model unset): search ranks by fusion alone")
+    started = time.perf_counter()
+    scores = reranker.score("сколько часов сна нужно", ["Взрослому нужно восемь часов сна.", "Квантизация Q4_K_M."])
+    took = time.perf_counter() - started
+    where = f" at {settings.rerank_url}" if settings.rerank_url else ""
+    return Check("reranker", True, f"{reranker.name}{where}: 2 passages scored in {took * 1000:.0f} ms "
+                                   f"({scores[0]:.3f} / {scores[1]:.3f}); the top {settings.rerank_top} candidates "
+                                   "are reranked")
 
 
 def _state_dir(settings: Settings) -> Check:

@@ -18,9 +18,23 @@ DEFAULT_EMBEDDING = "use-multilingual-v3"
 class Settings:
     vault: Path
     state_dir: Path
-    embedding_model: str = DEFAULT_EMBEDDING  # or "minilm", or any sentence-transformers id / local path
+    embedding_model: str = DEFAULT_EMBEDDING  # or "minilm", a sentence-transformers id / folder, a .gguf file, or
+    # with embedding_url the model name that server knows
     embedding_batch: int = 64
     embedding_device: str | None = None  # sentence-transformers device ("cuda", "cpu"); None = auto
+    embedding_url: str | None = None  # an OpenAI-compatible /v1/embeddings server (llama-server, Ollama, vLLM, TEI)
+    embedding_api_key: str | None = None
+    embedding_timeout_s: float = 60.0
+    embedding_retries: int = 2  # tries after the first, on a timeout, a refused connection or a 5xx answer
+    embedding_window: int = 0  # a GGUF embedder reads at most this many tokens of a text; 0 = its trained context
+    embedding_query_prefix: str = "auto"  # put before each query: "auto" (by model: e5, Qwen3-Embedding, nomic), "none"
+    embedding_doc_prefix: str = "auto"  # ... before each indexed text
+    # ---- the reranker (off unless configured) ----
+    rerank_model: str | None = None  # a reranking .gguf (bge-reranker-v2-m3, Qwen3-Reranker), a sentence-transformers
+    # CrossEncoder folder, or with rerank_url the model name that server knows
+    rerank_url: str | None = None  # a /v1/rerank server (llama-server --reranking, TEI, vLLM)
+    rerank_api_key: str | None = None
+    rerank_top: int = 30  # how many fused candidates (note sections) the reranker scores
     max_file_bytes: int = 5 * 1024 * 1024
     ignore: tuple[str, ...] = ()  # globs relative to the vault, e.g. "Templates/", "*.excalidraw.md"
     chunk_tokens: int = 384
@@ -123,7 +137,8 @@ CHOICES = {
     "answer_language": ("auto", "ru", "en"),
     "answer_mode": ("auto", "llm", "extractive"),
 }
-POSITIVE = ("embedding_batch", "max_file_bytes", "chunk_tokens", "n_ctx", "max_answer_tokens", "ask_k")
+POSITIVE = ("embedding_batch", "max_file_bytes", "chunk_tokens", "n_ctx", "max_answer_tokens", "ask_k", "rerank_top",
+            "embedding_timeout_s")
 
 
 def find_vault(start: Path | None = None) -> Path:
@@ -167,6 +182,11 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f"setting {name}: must be positive, not {getattr(settings, name)}")
     if not 0 <= settings.chunk_overlap < settings.chunk_tokens:
         raise ConfigError(f"setting chunk_overlap: must be 0 or more and below chunk_tokens ({settings.chunk_tokens})")
+    if settings.embedding_url and settings.embedding_model == DEFAULT_EMBEDDING:
+        raise ConfigError("setting embedding_url: also set embedding_model to the name the server knows the model by "
+                          "(e.g. bge-m3)")
+    if settings.rerank_url and not settings.rerank_model:
+        raise ConfigError("setting rerank_url: also set rerank_model to the name the server knows the model by")
     audit = settings.audit_note
     if audit and (audit != audit.strip() or any(c in audit for c in '/\\<>:"|?*#^[]') or audit.startswith(".")):
         raise ConfigError(f"setting audit_note: {audit!r} must be a plain note name (no folders, no leading dot, "

@@ -11,6 +11,8 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 &
     apt-get install -y -q chromium >/dev/null 2>&1; }) || echo "note: could not install chromium" >&2
 fi
 .venv/bin/ruff check .
+# llama.cpp's converters (from the llama-cpp-python sdist on PyPI): the GGUF engine tests convert the bundled MiniLM
+bash scripts/get_converter.sh || echo "note: could not fetch llama.cpp's converter: the GGUF engine tests will skip" >&2
 set +e
 .venv/bin/python -m pytest -q -rs -p no:cacheprovider "$@"   # -rs: every skip says why
 code=$?

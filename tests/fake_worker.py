@@ -54,6 +54,31 @@ class ScriptedChat:
         pass
 
 
+class ScriptedPooled:
+    """An embedding ("embed") or reranking ("rank") model: word-hash vectors, word-overlap scores; `--crash-at
+    pooled` kills it at its first request."""
+
+    def __init__(self, args: argparse.Namespace, fields: dict[str, Any]) -> None:
+        self.args, self.kind = args, fields["kind"]
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": "fake-pooled.gguf", "dim": 8, "n_ctx": 512, "pooling": 1 if self.kind == "embed" else 4}
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        if self.args.crash_at == "pooled":
+            die(self.args)
+        return [[float(sum(map(ord, w)) % 7 == i) + 0.01 for i in range(8) for w in t.split()[:1]] for t in texts]
+
+    def rank(self, query: str, passages: list[str]) -> list[float]:
+        if self.args.crash_at == "pooled":
+            die(self.args)
+        asked = set(query.lower().split())
+        return [float(len(asked & set(p.lower().split()))) for p in passages]
+
+    def close(self) -> None:
+        pass
+
+
 def die(args: argparse.Namespace) -> None:
     marker = Path(args.crash_once) if args.crash_once else None
     if marker is not None and marker.exists():
@@ -67,14 +92,14 @@ def main() -> None:
     parser.add_argument("--reply", default="Восемь часов сна [^1].")
     parser.add_argument("--crash-once", default=None)
     parser.add_argument("--crash-after", type=int, default=2)
-    parser.add_argument("--crash-at", choices=("stream", "load"), default="stream")
+    parser.add_argument("--crash-at", choices=("stream", "load", "pooled"), default="stream")
     parser.add_argument("--signal", default="SIGSEGV")
     args = parser.parse_args()
 
-    def load(fields: dict[str, Any]) -> ScriptedChat:
+    def load(fields: dict[str, Any]) -> ScriptedChat | ScriptedPooled:
         if args.crash_at == "load":
             die(args)
-        return ScriptedChat(args, fields)
+        return ScriptedPooled(args, fields) if fields.get("kind", "chat") != "chat" else ScriptedChat(args, fields)
 
     worker.main(load)
 

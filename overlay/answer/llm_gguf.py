@@ -8,7 +8,6 @@ fresh worker and loads the model again.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -89,7 +88,7 @@ class WorkerLLM:
             raise
 
     def _record(self, exc: deaths.WorkerDied) -> None:
-        deaths.record(self.settings, exc.record, owner=_owner())
+        deaths.record(self.settings, exc.record, owner=deaths.owner())
 
 
 def load_key(path: Path, fields: dict[str, Any]) -> tuple:
@@ -99,10 +98,3 @@ def load_key(path: Path, fields: dict[str, Any]) -> tuple:
         adapter = Path(fields["lora_path"]).expanduser()
         stamp = adapter.stat().st_mtime_ns if adapter.is_file() else None
     return (str(path.resolve()), stamp, *sorted((k, str(v)) for k, v in fields.items()))
-
-
-def _owner() -> str:
-    """Which face owned the worker, for `overlay status`: "overlay watch", "overlay serve", "pytest"."""
-    args = [Path(sys.argv[0]).name, *sys.argv[1:2]] if sys.argv and sys.argv[0] else ["python"]
-    return " ".join(args)
-

@@ -13,14 +13,9 @@ from typing import Any
 import httpx
 
 from overlay.answer.llm import Message, Usage
+from overlay.engine.http import api_base
 from overlay.errors import LLMError
 from overlay.settings import Settings
-
-
-def api_base(url: str) -> str:
-    """`http://host:8080`, `…/`, `…/v1` → `http://host:8080/v1`: servers are given with or without the API root."""
-    base = url.rstrip("/")
-    return base if base.endswith("/v1") else base + "/v1"
 
 
 class OpenAICompatibleLLM:

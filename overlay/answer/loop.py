@@ -49,6 +49,7 @@ class Section:
 @dataclass
 class Timings:
     retrieve_s: float = 0.0
+    rerank_s: float = 0.0  # of retrieve_s: the reranker's share (0 when none is configured)
     prompt_tokens: int = 0
     gen_tokens: int = 0
     ttft_s: float | None = None
@@ -57,7 +58,8 @@ class Timings:
 
     def as_dict(self) -> dict[str, Any]:
         rate = self.gen_tokens / self.gen_s if self.gen_s > 0 else None
-        return {"retrieve_s": round(self.retrieve_s, 3), "prompt_tokens": self.prompt_tokens,
+        return {"retrieve_s": round(self.retrieve_s, 3), "rerank_s": round(self.rerank_s, 3),
+                "prompt_tokens": self.prompt_tokens,
                 "gen_tokens": self.gen_tokens, "ttft_s": None if self.ttft_s is None else round(self.ttft_s, 3),
                 "gen_tok_s": None if rate is None else round(rate, 1), "total_s": round(self.total_s, 3)}
 
@@ -101,6 +103,7 @@ class Asker:
                                    min_similarity=self.settings.min_similarity,
                                    exclude={*exclude, *([asked_from] if asked_from else [])}, period=period)
         timings.retrieve_s = time.perf_counter() - started
+        timings.rerank_s = getattr(self.retriever, "rerank_s", 0.0)
         draft = Draft(question, lang, "extractive" if self.mode == "extractive" else configured_model(self.settings),
                       [], [], Verdict(), timings, asked_from)
         if found and self.mode == "extractive":

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from overlay.errors import LLMError
@@ -55,6 +57,12 @@ def _cause(returncode: int | None) -> str:
         except ValueError:
             return f"signal {-returncode}"
     return f"exit status {returncode}"
+
+
+def owner() -> str:
+    """Which face owned the worker, for `overlay status`: "overlay watch", "overlay serve", "pytest"."""
+    args = [Path(sys.argv[0]).name, *sys.argv[1:2]] if sys.argv and sys.argv[0] else ["python"]
+    return " ".join(args)
 
 
 def record(settings: Settings, death: dict[str, Any], owner: str) -> None:

@@ -164,6 +164,102 @@ class LlamaChat:
         self.llama.close()
 
 
+def pooled_options(settings: Settings) -> dict[str, Any]:
+    """Load options for an embedding or reranking model: GPU offload and CPU buffers as for the answer model."""
+    offload = gpu_offload_supported()
+    layers = settings.n_gpu_layers if settings.n_gpu_layers >= 0 else (-1 if offload else 0)
+    options: dict[str, Any] = {"n_gpu_layers": layers if offload else 0, "verbose": False,
+                               "use_extra_bufts": use_extra_bufts(settings.cpu_repack)}
+    if settings.n_threads > 0:
+        options["n_threads"] = options["n_threads_batch"] = settings.n_threads
+    return options
+
+
+def _open_pooled(path: Path, options: dict[str, Any], pooling: int | None) -> llama_cpp.Llama:
+    """An embedding-mode model whose window is `window` tokens if given, else its trained context (capped at
+    8,192): a non-causal model reads a whole text in one micro-batch, so the batch sizes equal the window; longer
+    texts are cut at it (as sentence-transformers cuts at a model's max_seq_length)."""
+    options = dict(options)
+    window = int(options.pop("window", 0) or 0)
+    if not window:
+        meta = read_metadata(path)
+        window = int(meta.get(f"{meta.get('general.architecture', '')}.context_length") or 512)
+    window = max(64, min(window, 8192))
+    extra = {"pooling_type": pooling} if pooling is not None else {}
+    return open_llama(path, {**options, "embedding": True, "n_ctx": window, "n_batch": window, "n_ubatch": window,
+                             **extra})
+
+
+class LlamaEmbed:
+    """An embedding GGUF (bge-m3, multilingual-e5, Qwen3-Embedding, a converted sentence-transformers model) with
+    the pooling its header names: texts in, L2-normalised vectors out."""
+
+    def __init__(self, path: Path, options: dict[str, Any]) -> None:
+        self.llama = _open_pooled(path, options, None)
+        self.path = path
+        if self.llama.pooling_type() == llama_cpp.LLAMA_POOLING_TYPE_NONE:
+            self.llama.close()
+            raise LLMError(f"{path.name} pools no sentence vector (its pooling type is none)",
+                           hint="use an embedding model GGUF (bge-m3, multilingual-e5, Qwen3-Embedding)")
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.path.name, "dim": self.llama.n_embd(), "n_ctx": self.llama.n_ctx(),
+                "pooling": int(self.llama.pooling_type())}
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        return [list(map(float, v)) for v in self.llama.embed(texts, normalize=True, truncate=True)]
+
+    def close(self) -> None:
+        self.llama.close()
+
+
+class LlamaRank:
+    """A reranking GGUF (bge-reranker-v2-m3, Qwen3-Reranker) run with llama.cpp's rank pooling: a (query, passage)
+    pair in, one relevance score out. The pair is written as llama.cpp's server writes it, so scores here and from
+    `llama-server --reranking` agree: the model's own rerank template when its header has one (Qwen3-Reranker),
+    else [BOS] query [EOS] [SEP] passage [EOS]."""
+
+    def __init__(self, path: Path, options: dict[str, Any]) -> None:
+        self.llama = _open_pooled(path, options, llama_cpp.LLAMA_POOLING_TYPE_RANK)
+        self.path = path
+        self.template = (self.llama.metadata or {}).get("tokenizer.chat_template.rerank")
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.path.name, "n_ctx": self.llama.n_ctx(), "template": bool(self.template)}
+
+    def rank(self, query: str, passages: list[str]) -> list[float]:
+        return [self._score(self._pair(query, passage)) for passage in passages]
+
+    def _pair(self, query: str, passage: str) -> list[int]:
+        llama = self.llama
+        if self.template:
+            text = self.template.replace("{query}", query).replace("{document}", passage)
+            tokens = llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        else:
+            def words(text: str) -> list[int]:
+                return llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+
+            ends = [t for t in (llama.token_eos(), llama._model.token_sep()) if t >= 0]
+            tokens = [*([llama.token_bos()] if llama.token_bos() >= 0 else []), *words(query), *ends, *words(passage),
+                      *([llama.token_eos()] if llama.token_eos() >= 0 else [])]
+        return tokens[: llama.n_ctx()]
+
+    def _score(self, tokens: list[int]) -> float:
+        """One pair through the model; its score is the first value of the pooled output (llama.cpp's rank head).
+        llama-cpp-python's own `embed` reads n_embd values there, past the one a rank head writes."""
+        llama = self.llama
+        llama._batch.reset()
+        llama._batch.add_sequence(tokens, 0, True)
+        llama._ctx.kv_cache_clear()
+        llama._ctx.decode(llama._batch)
+        value = float(llama_cpp.llama_get_embeddings_seq(llama._ctx.ctx, 0)[0])
+        llama._ctx.kv_cache_clear()
+        return value
+
+    def close(self) -> None:
+        self.llama.close()
+
+
 def apply_adapter(llama: llama_cpp.Llama, path: Path, scale: float) -> lora.Adapter:
     """Load a LoRA adapter into a loaded model, checked first (overlay.engine.lora) and checked after.
 

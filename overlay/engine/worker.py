@@ -4,11 +4,14 @@
 
 The protocol is JSON lines (one object per line): requests on stdin, replies on the real stdout, which is moved
 off fd 1 first so that anything native code prints lands on stderr instead of in the protocol. Requests carry an
-`op` and, for model work, a `slot` ("llm"; one loaded model per slot):
+`op` and, for model work, a `slot` ("llm", "embed", "rank"; one loaded model per slot, so the answer model, an
+embedding model and a reranker can live in one process):
 
     {"op": "load", "slot": "llm", "settings": {...}}      -> {"ok": true, "info": {...}}
     {"op": "count", "slot": "llm", "text": "..."}         -> {"ok": true, "n": 12}
     {"op": "chat", "slot": "llm", "messages": [...], ...} -> {"delta": "..."} ... then {"ok": true, "usage": [p, c]}
+    {"op": "embed", "slot": "embed", "texts": [...]}      -> {"ok": true, "vectors": [[...], ...]}
+    {"op": "rank", "slot": "rank", "query": "...", "passages": [...]} -> {"ok": true, "scores": [...]}
     {"op": "stop"}                                          ends the chat in progress early (its final reply follows)
     {"op": "ping"}                                        -> {"ok": true, "pid": 123}
 
@@ -44,23 +47,30 @@ class ChatEngine(Protocol):
     def close(self) -> None: ...
 
 
-Loader = Callable[[dict[str, Any]], ChatEngine]
+Loader = Callable[[dict[str, Any]], Any]  # a ChatEngine, or an embedding (`embed`) or reranking (`rank`) engine
 
 
-def load_llama(fields: dict[str, Any]) -> ChatEngine:
-    """The real engine: settings fields in, a loaded llama.cpp chat model out."""
-    from overlay.engine.llama import LlamaChat, load_options
+def load_llama(fields: dict[str, Any]) -> Any:
+    """The real engines: settings fields in, a loaded llama.cpp model out — the chat model, or with `kind` "embed"
+    or "rank" the embedding or reranking model at `path`."""
+    from overlay.engine.llama import LlamaChat, LlamaEmbed, LlamaRank, load_options, pooled_options
     from overlay.engine.models import model_file
     from overlay.settings import Settings
 
+    fields = dict(fields)
+    kind, path = fields.pop("kind", "chat"), fields.pop("path", None)
     settings = Settings(vault=Path("."), state_dir=Path("."), **fields)
-    return LlamaChat(model_file(settings), load_options(settings))
+    if kind == "chat":
+        return LlamaChat(model_file(settings), load_options(settings))
+    engine = {"embed": LlamaEmbed, "rank": LlamaRank}[kind]
+    window = settings.embedding_window if kind == "embed" else 0
+    return engine(Path(path), {**pooled_options(settings), "window": window})
 
 
 class Worker:
     def __init__(self, loader: Loader, out: TextIO) -> None:
         self.loader, self.out = loader, out
-        self.slots: dict[str, ChatEngine] = {}
+        self.slots: dict[str, Any] = {}
         self.stop = threading.Event()
 
     def send(self, reply: dict[str, Any]) -> None:
@@ -78,6 +88,10 @@ class Worker:
                 self.send({"ok": True, "n": self._engine(request).count_tokens(request["text"])})
             elif op == "chat":
                 self._chat(request)
+            elif op == "embed":
+                self.send({"ok": True, "vectors": self._engine(request).embed(request["texts"])})
+            elif op == "rank":
+                self.send({"ok": True, "scores": self._engine(request).rank(request["query"], request["passages"])})
             else:
                 self.send({"ok": False, "error": f"unknown op {op!r}", "hint": "client and worker differ in version"})
         except OverlayError as exc:
@@ -92,7 +106,7 @@ class Worker:
         self.slots[slot] = self.loader(fields)
         return self.slots[slot].describe()
 
-    def _engine(self, request: dict[str, Any]) -> ChatEngine:
+    def _engine(self, request: dict[str, Any]) -> Any:
         engine = self.slots.get(request.get("slot", "llm"))
         if engine is None:
             raise OverlayError(f"no model loaded in slot {request.get('slot')!r}")

@@ -30,6 +30,10 @@ def collection_name(model: str, kind: str = "chunks") -> str:
     return f"{kind}-{slug}-{hashlib.sha1(model.encode()).hexdigest()[:8]}"
 
 
+class _DimensionChanged(Exception):
+    pass
+
+
 def _translated(method: Callable[..., Any]) -> Callable[..., Any]:
     """Chroma's own exceptions (sqlite, rust bindings, a server gone) become a StoreError with a hint: one clear
     line at the CLI, a recorded error in the watcher — not a traceback from inside the library."""
@@ -67,10 +71,17 @@ class ChromaStore:
                 self._client = chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
             self._meta = {"hnsw:space": "cosine", "embedding_model": model, "dim": dim}
             self._col = self._open(collection_name(model))
+            stored = (self._col.metadata or {}).get("dim")
+            if stored is not None and int(stored) != dim:
+                raise _DimensionChanged(f"the index holds {stored}-dimensional vectors of {model}, and the model now "
+                                        f"gives {dim}")
             names = {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
             own, notes = collection_name(model, "own"), collection_name(model, "notes")
             self._own = self._open(own) if own in names else None  # created with the first answer note
             self._notes = self._open(notes) if notes in names else None  # created with the first note vector
+        except _DimensionChanged as exc:
+            raise StoreError(str(exc), hint="another model answers under the same name: set embedding_model to a "
+                                            "name of its own (a new collection is filled by `overlay index`)") from None
         except Exception as exc:  # chromadb raises many kinds (connection, sqlite, rust bindings)
             raise StoreError(f"cannot open the vector store at {self._where}: {exc}".splitlines()[0]) from None
         self._batch = max(1, min(4096, self._client.get_max_batch_size()))

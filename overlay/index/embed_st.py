@@ -1,5 +1,6 @@
-"""Any sentence-transformers model by hub id (already in the local cache) or local path. The one module that
-imports sentence_transformers. e5-family models get their "query: " / "passage: " prefixes."""
+"""Any sentence-transformers model by hub id (already in the local cache) or local path, and CrossEncoder rerankers
+from a local folder. The one module that imports sentence_transformers. Prefixes (e5's "query: " / "passage: ")
+come from overlay.index.embedding.prefixes."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from overlay.index.embedding import normalise
 
 
 class SentenceTransformerEmbedder:
-    def __init__(self, model: str, *, name: str, batch_size: int = 64, device: str | None = None) -> None:
+    def __init__(self, model: str, *, name: str, batch_size: int = 64, device: str | None = None,
+                 prefixes: tuple[str, str] = ("", "")) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never fetch weights at run time
         try:
             from sentence_transformers import SentenceTransformer
@@ -29,8 +31,7 @@ class SentenceTransformerEmbedder:
         dim_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(dim_of() or 0)
         self._batch = max(1, batch_size)
-        e5 = "e5" in model.lower()
-        self._query_prefix, self._doc_prefix = ("query: ", "passage: ") if e5 else ("", "")
+        self._query_prefix, self._doc_prefix = prefixes
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -43,3 +44,26 @@ class SentenceTransformerEmbedder:
         vec = self._model.encode([self._query_prefix + text], normalize_embeddings=True, show_progress_bar=False,
                                  convert_to_numpy=True)
         return normalise(vec)[0]
+
+
+class CrossEncoderScorer:
+    """A sentence-transformers CrossEncoder from a local folder (e.g. a downloaded bge-reranker-v2-m3): (query,
+    passage) pairs in, relevance scores out — the `Reranker` of overlay.search.rerank."""
+
+    def __init__(self, model: str, device: str | None = None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            from sentence_transformers import CrossEncoder
+
+            self._model = CrossEncoder(model, device=device)
+        except Exception as exc:
+            raise EmbeddingError(f"cannot load the reranker {model!r}: {exc}".splitlines()[0],
+                                 hint="rerank_model: a local CrossEncoder folder, a reranking .gguf, or a model "
+                                      "name with rerank_url") from None
+        self.name = f"st:{model}"
+
+    def score(self, query: str, passages: Sequence[str]) -> list[float]:
+        if not passages:
+            return []
+        scores = self._model.predict([(query, p) for p in passages], show_progress_bar=False, convert_to_numpy=True)
+        return [float(s) for s in np.asarray(scores).reshape(len(passages), -1)[:, 0]]

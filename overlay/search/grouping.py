@@ -24,7 +24,8 @@ class NoteResult:
 
     def as_dict(self) -> dict[str, Any]:
         sections = [{k: v for k, v in s.as_dict().items() if k != "path"} for s in self.sections]
-        return {"path": self.path, "score": self.score, "why": list(self.why), "sections": sections}
+        return {"path": self.path, "score": self.score, "why": list(self.why), "ranked_by": self.sections[0].ranked_by,
+                "sections": sections}
 
 
 def by_note(results: list[SearchResult], k: int, per_note: int = SECTIONS_PER_NOTE) -> list[NoteResult]:

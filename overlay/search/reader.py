@@ -11,6 +11,7 @@ from overlay.index.bm25 import SparseIndex
 from overlay.index.chroma_store import ChromaStore
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.embedding import Embedder, make_embedder
+from overlay.search.rerank import make_reranker
 from overlay.search.retrieval import Retriever
 from overlay.settings import Settings
 
@@ -37,7 +38,7 @@ def open_retriever(settings: Settings, embedder: Embedder | None = None, *, live
     texts = ChunkStore(settings.chunks_path)
     return Retriever(embedder=embedder, store=ChromaStore(settings, embedder.name, embedder.dim), texts=texts,
                      sparse=SparseIndex.current(texts, settings.bm25_path), graph=graph,
-                     **fusion_options(settings),
+                     **fusion_options(settings), reranker=make_reranker(settings), rerank_top=settings.rerank_top,
                      bm25_path=settings.bm25_path if live else None, graph_path=settings.graph_path if live else None)
 
 

@@ -8,6 +8,7 @@ llama-index nodes and an async retriever per source; our sources already return 
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import asdict, dataclass, field
@@ -24,6 +25,7 @@ from overlay.index.embedding import Embedder
 from overlay.index.indexer import file_stamp
 from overlay.index.stems import tokenize
 from overlay.index.vectors import VectorStore
+from overlay.search.rerank import Reranker, blend
 
 MODES = ("hybrid", "dense", "sparse", "graph")
 RRF_K = 60
@@ -65,6 +67,7 @@ class SearchResult:
     why: tuple[str, ...] = ()
     chunk_id: str = ""  # the chunk standing for the section (its full text is in the ChunkStore)
     similarity: float | None = None  # cosine to the query when the dense list found it: an absolute relevance
+    ranked_by: str = ""  # the stage that put it where it is: "rerank", "fusion", or the single mode's source
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -100,12 +103,15 @@ class Retriever:
                  graph: LinkGraph | None, graph_weight: float = 0.0, fusion: str = "relative",
                  note_evidence: float = 0.6, bm25_coverage: float = 1.0, note_weight: float = 0.0,
                  link_boost: float = 0.0, hub_penalty: float = 0.0, dense_standout: float = DENSE_STANDOUT,
-                 bm25_path: Path | None = None, graph_path: Path | None = None) -> None:
+                 bm25_path: Path | None = None, graph_path: Path | None = None, reranker: Reranker | None = None,
+                 rerank_top: int = 30) -> None:
         self.embedder, self.store, self.texts, self.sparse, self.graph = embedder, store, texts, sparse, graph
         self.graph_weight, self.fusion, self.note_evidence = graph_weight, fusion, note_evidence
         self.bm25_coverage, self.note_weight, self.link_boost = bm25_coverage, note_weight, link_boost
         self.hub_penalty, self.dense_standout = hub_penalty, dense_standout
         self.bm25_path, self.graph_path = bm25_path, graph_path
+        self.reranker, self.rerank_top = reranker, rerank_top
+        self.rerank_s = 0.0  # time the reranker took in the last search
         self._graph_stamp = file_stamp(graph_path) if graph_path and graph is not None else None
         self._rows: dict[str, ChunkRow] = {}
 
@@ -158,8 +164,8 @@ class Retriever:
             expanded = self._expand(seeds, vector, keep)
             lists = [expanded] if mode == "graph" else [*lists, expanded]
         if mode in ("dense", "sparse", "graph"):
-            return self._results(lists[:1] if lists else [], k, raw=True)
-        return self._results(lists, k, raw=False)
+            return self._results(lists[:1] if lists else [], k, raw=True, ranked_by=mode)
+        return self._results(lists, k, raw=False, query=query)
 
     def linked(self, seeds: list[str], query: str, k: int, *, include_answers: bool = False,
                exclude: Collection[str] = (), period: Period = None) -> list[SearchResult]:
@@ -328,14 +334,20 @@ class Retriever:
                    for section, value in scores.items()}
         return dict(sorted(boosted.items(), key=lambda item: -item[1]))
 
-    def _results(self, lists: list[_Ranked], k: int, *, raw: bool) -> list[SearchResult]:
-        """Single-source modes keep that source's own scores (cosine, BM25, graph weight); hybrid the fused one."""
+    def _results(self, lists: list[_Ranked], k: int, *, raw: bool, query: str = "",
+                 ranked_by: str = "fusion") -> list[SearchResult]:
+        """Single-source modes keep that source's own scores (cosine, BM25, graph weight); hybrid the fused one,
+        its top `rerank_top` re-scored and blended when a reranker is configured."""
+        self.rerank_s = 0.0
+        stage: dict[Section, str] = {}
         if raw:
             scores = {s: lists[0].score[s] for s in lists[0].order} if lists else {}
             scores = dict(sorted(scores.items(), key=lambda item: -item[1]))
         else:
             scores = _note_evidence(_fuse(lists, self._weight, self.fusion), self.note_evidence)
             scores = self._hub_penalty(self._link_boost(scores), lists)
+            if self.reranker is not None and scores:
+                scores, stage = self._rerank(query, scores, lists)
         out: list[SearchResult] = []
         for section, score in list(scores.items())[:k]:
             sources = [r for r in lists if section in r.chunk]
@@ -344,8 +356,27 @@ class Retriever:
             dense = next((r.score[section] for r in sources if r.source == "dense"), None)
             out.append(SearchResult(section[0], section[1], round(score, 5), snippet(row.text),
                                     tuple(dict.fromkeys(r.why[section] for r in sources)), chunk_id,
-                                    None if dense is None else round(float(dense), 4)))
+                                    None if dense is None else round(float(dense), 4),
+                                    stage.get(section, ranked_by)))
         return out
+
+    def _rerank(self, query: str, scores: dict[Section, float],
+                lists: list[_Ranked]) -> tuple[dict[Section, float], dict[Section, str]]:
+        """The first `rerank_top` sections re-scored by the reranker (their chunk's text, breadcrumb included) and
+        blended by position (overlay.search.rerank.blend); they stay ahead of the rest, which keep their order."""
+        head = list(scores.items())[: self.rerank_top]
+        chunk = {section: next(r.chunk[section] for r in lists if section in r.chunk) for section, _ in head}
+        rows = self._rows_for(chunk.values())
+        started = time.perf_counter()
+        reranked = self.reranker.score(query, [rows[chunk[section]].text for section, _ in head])  # type: ignore[union-attr]
+        self.rerank_s = time.perf_counter() - started
+        blended = blend([value for _, value in head], reranked)
+        out = dict(sorted(zip((section for section, _ in head), blended, strict=True), key=lambda item: -item[1]))
+        tail = list(scores.items())[self.rerank_top:]
+        if tail:  # below the last reranked one, in their fused order and proportions
+            floor, first = min(blended), tail[0][1]
+            out.update((section, value * floor / first if first > 0 else 0.0) for section, value in tail)
+        return out, dict.fromkeys(chunk, "rerank")
 
 
 def _dense_trust(scores: list[float], standout: float = DENSE_STANDOUT) -> float:

@@ -69,7 +69,7 @@ def test_search_related_note_neighbors_and_suggestions(api) -> None:
     notes = client.post("/v1/search", json={"query": "сколько часов сна нужно", "k": 3}).json()
     assert notes[0]["path"] == "Сон.md" and notes[0]["sections"][0]["snippet"]
     flat = client.post("/v1/search", json={"query": "сон", "k": 3, "sections": True}).json()
-    assert set(flat[0]) == {"path", "heading", "score", "snippet", "why"}
+    assert set(flat[0]) == {"path", "heading", "score", "snippet", "why", "ranked_by"}
     related = client.post("/v1/related", json={"path": "Сон.md"}).json()
     assert {r["path"] for r in related} >= {"Интервалы.md"} and all("linked" in r for r in related)
     note = client.get("/v1/note", params={"path": "Сон.md"}).json()

@@ -60,13 +60,13 @@ def test_search_finds_the_right_note_in_both_languages(indexed: Path, query: str
     code, out = run("search", query, "--vault", str(indexed), "--k", "5", "--json")
     notes = json.loads(out)
     assert code == 0 and len(notes) == 5
-    assert set(notes[0]) == {"path", "score", "why", "sections"}
-    assert set(notes[0]["sections"][0]) == {"heading", "score", "snippet", "why"}
+    assert set(notes[0]) == {"path", "score", "why", "ranked_by", "sections"} and notes[0]["ranked_by"] == "fusion"
+    assert set(notes[0]["sections"][0]) == {"heading", "score", "snippet", "why", "ranked_by"}
     assert expected in [n["path"] for n in notes], [n["path"] for n in notes]
     assert len({n["path"] for n in notes}) == len(notes)  # one row per note
     code, out = run("search", query, "--vault", str(indexed), "--k", "5", "--json", "--sections")
     hits = json.loads(out)
-    assert set(hits[0]) == {"path", "heading", "score", "snippet", "why"}
+    assert set(hits[0]) == {"path", "heading", "score", "snippet", "why", "ranked_by"}
     assert len({(h["path"], h["heading"]) for h in hits}) == len(hits)  # one result per section
 
 
@@ -183,7 +183,7 @@ def test_doctor_reports_every_part(indexed: Path) -> None:
     data = json.loads(out)
     names = [c["name"] for c in data["checks"]]
     assert names == ["python", "answer mode", "llama-cpp-python", "model file", "LoRA adapter", "generation",
-                     "embedding model", "state dir", "index", "answers folder"]
+                     "embedding model", "reranker", "state dir", "index", "answers folder"]
     mode = next(c for c in data["checks"] if c["name"] == "answer mode")
     assert mode["detail"].startswith("extractive") and "model_path" in mode["fix"]
     assert code == 0 and data["ok"], data

@@ -113,3 +113,28 @@ def test_deaths_are_kept_newest_last_and_bounded(settings: Settings) -> None:
     assert data["deaths"][-1]["cause"] == f"SIGSEGV {deaths.MAX_RECORDED + 4}"
     (settings.state_dir / "engine.json").write_text("{not json")
     assert deaths.read(settings) == {"deaths": [], "total": 0}
+
+
+def test_embedding_and_reranking_models_share_the_worker_and_survive_its_crash(settings: Settings,
+                                                                                 tmp_path: Path) -> None:
+    """A GGUF embedder and reranker live in the model worker beside the answer model; a native crash there is an
+    error that says so, recorded for `overlay status`, and the next call runs in a fresh worker."""
+    from overlay.engine.pooled import PooledModel
+
+    model = tmp_path / "embed.gguf"
+    model.write_bytes(b"GGUF")
+    marker = armed(tmp_path)
+    worker = fake_worker("--crash-once", str(marker), "--crash-at", "pooled")
+    try:
+        ranker = PooledModel(settings, "rank", str(model), worker=worker)
+        with pytest.raises(WorkerDied, match=r"SIGSEGV.*reranking with embed\.gguf"):
+            ranker.rank("сон восемь", ["сон восемь часов", "квантизация"])
+        assert deaths.read(settings)["total"] == 1
+        assert ranker.rank("сон восемь", ["сон восемь часов", "квантизация"]) == [2.0, 0.0]  # a fresh worker
+        embedder = PooledModel(settings, "embed", str(model), worker=worker)
+        vectors = embedder.embed([f"текст {i}" for i in range(70)])  # three requests of at most 32
+        assert len(vectors) == 70 and len(vectors[0]) == 8 and set(worker.loaded) == {"rank", "embed"}
+    finally:
+        worker.close()
+    with pytest.raises(LLMError, match="rerank_model: no such GGUF file"):
+        PooledModel(settings, "rank", str(tmp_path / "missing.gguf"), worker=worker)
