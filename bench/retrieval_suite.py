@@ -148,9 +148,10 @@ def compare(results: dict[str, dict[str, Any]], saved: dict[str, Any]) -> tuple[
     old = round(sum(before[n]["hit@1"] for n in common) / len(common), 4)
     new = round(sum(results[n]["hit@1"] for n in common) / len(common), 4)
     keep = new > old and worst >= -MAX_LOSS
-    lines.append(f"  macro hit@1 {old:.3f} → {new:.3f} ({new - old:+.3f}); worst set {worst:+.3f} → "
-                 + ("KEEP (macro up, no set lost more than 2 points)" if keep else
-                    "do not keep (the macro-average must rise and no set may lose more than 2 points)"))
+    same = all(results[n][key] == before[n][key] for n in common for key in ("hit@1", "hit@5", "mrr"))
+    verdict = ("no change on any set" if same else "KEEP (macro up, no set lost more than 2 points)" if keep
+               else "do not keep (the macro-average must rise and no set may lose more than 2 points)")
+    lines.append(f"  macro hit@1 {old:.3f} → {new:.3f} ({new - old:+.3f}); worst set {worst:+.3f} → {verdict}")
     return "\n".join(lines), keep
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from graph import GraphFileError, LinkGraph
+from overlay.answer import inline
 from overlay.engine import deaths
-from overlay.errors import NotIndexed
+from overlay.errors import NoteNotFound, NotIndexed
 from overlay.index.embedding import Embedder, embedder_name
 from overlay.index.indexer import Indexer, IndexReport, Progress
 from overlay.jobs import metrics
@@ -96,3 +97,20 @@ def load_graph(settings: Settings) -> LinkGraph:
         raise NotIndexed(f"no link graph yet for {settings.vault}") from None
     except GraphFileError as exc:
         raise NotIndexed(f"{exc}", hint="run `overlay index` to rebuild it") from None
+
+
+def remove_inline_answers(settings: Settings, note: str, run_id: str | None = None) -> dict[str, Any]:
+    """Take overlay's inline answers out of a note (a vault path, or a name as a wiki-link would give it), leaving
+    it as it was before they were inserted. Refused, with nothing changed, if the user edited inside one."""
+    vault = settings.vault.resolve()
+    given = (vault / note).resolve()
+    path = given.relative_to(vault).as_posix() if given.is_file() and given.is_relative_to(vault) else \
+        _resolve(settings, note)
+    return {"path": path, "removed": inline.remove(settings, path, run_id)}
+
+
+def _resolve(settings: Settings, note: str) -> str:
+    resolution = load_graph(settings).resolver.resolve(note.removesuffix(".md"), "")
+    if resolution.path is None:
+        raise NoteNotFound(f"no note {note!r} in the index")
+    return resolution.path

@@ -5,15 +5,19 @@ served one at a time against one index."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
+from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 
 import overlay
 from overlay import library
+from overlay.answer import inline
 from overlay.answer.ask import AskResult, ask
 from overlay.answer.llm import LLM, make_llm
 from overlay.answer.loop import Event
+from overlay.answer.writeback import NoteChanged
 from overlay.errors import NoteNotFound, OverlayError
 from overlay.index.embedding import Embedder
 from overlay.search.grouping import best_notes
@@ -118,12 +122,36 @@ class Session:
         return {"nodes": nodes, "edges": [{"source": s, "target": t} for s, t in sorted(edges)]}
 
     def ask(self, question: str, *, k: int | None = None, write: bool = False, on_event: Event | None = None,
-            period: Period = None) -> AskResult:
+            period: Period = None, placement: str = "note", note: str | None = None,
+            line: int | None = None) -> AskResult:
+        """`placement` "inline" writes the answer into `note` under its 1-based `line` (the block that asks) —
+        only into the note as it was when the request came: edited meanwhile, nothing is inserted (an error)."""
         question = self._query(question)
+        if placement not in ("note", "inline"):
+            raise BadRequest(f"placement {placement!r}: \"note\" or \"inline\"")
+        place = self._place(note, line) if placement == "inline" else None
         with self.lock:
-            return ask(self.settings, question, k=self._k(k) if k else None, write=write, on_event=on_event,
-                       retriever=self.retriever, llm=self._llm if self._llm is not None else self._model,
-                       period=period)
+            result = ask(self.settings, question, k=self._k(k) if k else None, write=write and place is None,
+                         on_event=on_event, retriever=self.retriever,
+                         llm=self._llm if self._llm is not None else self._model, period=period,
+                         asked_from=place.path if place else None)
+            if place is not None:
+                record, body = inline.block(result.draft, self.retriever.graph.resolver, place,
+                                            run_id=result.run_id, created=datetime.now().astimezone())
+                try:
+                    inline.write(self.settings, place, record, body)
+                except NoteChanged:
+                    raise OverlayError(f"{place.path} changed while the answer was written; nothing was inserted",
+                                       hint="ask again") from None
+                result.note_path = place.path
+            return result
+
+    def _place(self, note: str | None, line: int | None) -> inline.Place:
+        path = self.note_path(note or "")
+        raw = (self.settings.vault / path).read_bytes()
+        if not isinstance(line, int) or not 1 <= line <= raw.count(b"\n") + 1:
+            raise BadRequest(f"line {line!r}: the 1-based line of {path} the answer goes under")
+        return inline.Place(path, hashlib.sha256(raw).hexdigest(), line)
 
     # ---- what callers send --------------------------------------------------------------------------------------
     def note_path(self, path: str) -> str:

@@ -75,6 +75,10 @@ class Settings:
     ask_value: str = "ask"  # frontmatter `overlay: ask` asks
     ask_tag: str = "overlay/ask"  # ... as does this tag
     ask_callout: str = "ask"  # ... or a `> [!ask]` callout (its text is the question)
+    answer_placement: str = "note"  # "note": a new note in answers_folder; "inline": inside the asking note, under
+    # the block that asks (per question: `> [!ask|inline]` / `> [!ask|note]`, or frontmatter `overlay_placement`)
+    chat_asks: str = "tagged"  # in an exported chat: "tagged" (a user turn with the ask tag asks), "last" (also the
+    # last user turn while no reply follows it)
     ask_settle_s: float = 2.0  # an asking note must be still this long before it is answered
     watch_quiet_s: float = 0.4  # a batch of file events is indexed once the vault is quiet this long
 
@@ -136,6 +140,8 @@ CHOICES = {
     "cpu_repack": ("auto", "on", "off"),
     "answer_language": ("auto", "ru", "en"),
     "answer_mode": ("auto", "llm", "extractive"),
+    "answer_placement": ("note", "inline"),
+    "chat_asks": ("tagged", "last"),
 }
 POSITIVE = ("embedding_batch", "max_file_bytes", "chunk_tokens", "n_ctx", "max_answer_tokens", "ask_k", "rerank_top",
             "embedding_timeout_s")

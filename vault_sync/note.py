@@ -54,6 +54,9 @@ class Note:
     warnings: tuple[str, ...] = ()  # recoverable problems (broken YAML, encoding guess, ...)
     kind: Literal["markdown", "canvas"] = "markdown"
     body_line: int = 1  # file line number of the body's first line (after frontmatter)
+    # overlay's answers inside the note (vault_sync.inline_answers): (run id, 1-based file line of the line they sit
+    # under, intact). Their text is not in `body`: they are overlay's, not the note's own words.
+    inline_answers: tuple[tuple[str, int, bool], ...] = ()
 
     @property
     def name(self) -> str:

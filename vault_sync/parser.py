@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
+from vault_sync import inline_answers
 from vault_sync import markdown as md
 from vault_sync.blobs import describe as describe_blobs
 from vault_sync.blobs import strip_blobs
@@ -33,7 +34,8 @@ def text_checksum(text: str) -> str:
 # every note once (vectors are reused by chunk id, so nothing is embedded again unless a chunk's text changed).
 # 2: markdown links without an extension, `[x](Folder/Note)`, are note links, as in Obsidian.
 # 3: inline data URIs, long base64/hex runs and minified lines are blanked from the body (vault_sync.blobs).
-PARSER_VERSION = 3
+# 4: overlay's inline answers are blanked from the body and listed (vault_sync.inline_answers).
+PARSER_VERSION = 4
 
 def parse_note(text: str, path: str, *, checksum: str | None = None, warnings: tuple[str, ...] = ()) -> Note:
     """Parse one Markdown note. `path` is vault-relative with POSIX separators."""
@@ -41,6 +43,9 @@ def parse_note(text: str, path: str, *, checksum: str | None = None, warnings: t
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # Windows/old-Mac line ends: the scanners expect \n
     meta, body, body_line, fm_warning = split_frontmatter(text)
     notes = [*warnings, *([fm_warning] if fm_warning else [])]
+    answers = tuple((a.run_id, body_line + a.anchor, a.intact) for a in inline_answers.find(body))
+    if answers:
+        body = inline_answers.blank(body)
     body, blobs = strip_blobs(md.strip_comments(body))
     if blobs:
         notes.append(describe_blobs([dataclasses.replace(b, line=b.line + body_line - 1) for b in blobs]))
@@ -64,6 +69,7 @@ def parse_note(text: str, path: str, *, checksum: str | None = None, warnings: t
         callouts=tuple(c.__class__(c.type, c.title, c.line + shift, c.folded) for c in md.scan_callouts(masked)),
         warnings=tuple(notes),
         body_line=body_line,
+        inline_answers=answers,
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import frontmatter
 
-from overlay.answer import note_format, writeback
+from overlay.answer import inline, note_format, writeback
 from overlay.answer.checks import Verdict, strip_failures
 from overlay.answer.llm import LLM, make_llm
 from overlay.answer.loop import Asker, Draft, Event
@@ -63,7 +63,8 @@ def ask(settings: Settings, question: str, *, k: int | None = None, write: bool 
         asked_from: str | None = None, llm: LLM | Callable[[], LLM] | None = None, embedder: Embedder | None = None,
         on_event: Event | None = None, retriever: Retriever | None = None,
         before_write: Callable[[], None] | None = None, title: str | None = None,
-        run_id: str | None = None, log: bool = True, period: Period = None) -> AskResult:
+        run_id: str | None = None, log: bool = True, period: Period = None,
+        history: tuple[tuple[str, str], ...] = ()) -> AskResult:
     """`retriever` and `llm` are opened from settings unless given (a watcher keeps both warm). `before_write` may
     raise to cancel the note at the last moment (the watcher: the asking note changed while the model wrote).
     `title` names the answer note (default: the question; the watcher passes the asking note's title). `run_id` is
@@ -81,7 +82,8 @@ def ask(settings: Settings, question: str, *, k: int | None = None, write: bool 
         links = note_format.Links(retriever.graph.resolver,
                                   writeback.vault_relative(settings, folder / "answer.md"))
         asker = Asker(settings, retriever, llm or (lambda: make_llm(settings)), on_event)
-        draft = asker.draft(question, k=k, asked_from=origin, resolves=links.resolves, period=period)
+        draft = asker.draft(question, k=k, asked_from=origin, resolves=links.resolves, period=period,
+                            history=history)
     except OverlayError as exc:  # a failed run is a run too: the log says what went wrong, and when
         writeback.log_run(settings, {"time": datetime.now().astimezone().isoformat(timespec="seconds"),
                                      "question": question, "asked_from": asked_from,
@@ -131,6 +133,8 @@ def refresh(settings: Settings, note: str, *, k: int | None = None, llm: LLM | C
         path = note_path(retriever, note)
         before = (settings.vault / path).read_bytes()
         meta = read_note(settings.vault, path)[0].frontmatter
+        if meta.get("type") != "overlay-answer" and inline.answers_in(settings, path):
+            return _refresh_inline(settings, path, k=k, llm=llm, on_event=on_event, retriever=retriever)
         if meta.get("type") != "overlay-answer" or not str(meta.get("question", "")).strip():
             raise OverlayError(f"{path} is not an answer note overlay wrote (no `type: overlay-answer` and question)",
                                hint="give the path of a note in the answers folder")
@@ -152,6 +156,31 @@ def refresh(settings: Settings, note: str, *, k: int | None = None, llm: LLM | C
             result.note_path, result.refreshed = writeback.vault_relative(settings, new), "as a new note"
             _point_to(target, current, result.note_path)
     writeback.log_run(settings, _run_record(result, created))
+    return result
+
+
+def _refresh_inline(settings: Settings, path: str, *, k: int | None, llm: LLM | Callable[[], LLM] | None,
+                    on_event: Event | None, retriever: Retriever) -> AskResult:
+    """Each of the note's inline answers that nobody edited, asked again and replaced where it stands (an edited one
+    is left as it is and named in `refreshed`)."""
+    result, kept = None, []
+    for answer in inline.answers_in(settings, path):
+        if not answer.intact or not str(answer.meta.get("q", "")).strip():
+            kept.append(answer.run_id)
+            continue
+        created = datetime.now().astimezone()
+        result = ask(settings, str(answer.meta["q"]), k=k, write=False, asked_from=path, llm=llm, on_event=on_event,
+                     retriever=retriever, log=False)
+        place = inline.Place(path, "", answer.anchor + 1)
+        record, body = inline.block(result.draft, retriever.graph.resolver, place, run_id=result.run_id,
+                                    created=created)
+        inline.replace(settings, path, answer.run_id, record, body)
+        writeback.log_run(settings, _run_record(result, created))
+    if result is None:
+        raise OverlayError(f"{path}: no inline answer could be refreshed (edited by you: {', '.join(kept) or 'none'})",
+                           hint="an edited answer is yours now; remove it or ask again")
+    result.note_path = path
+    result.refreshed = "inline" + (f" (left as you edited them: {', '.join(kept)})" if kept else "")
     return result
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import prompts
-from overlay.answer import extractive, support
+from overlay.answer import conversation, extractive, support
 from overlay.answer import sources as source_list
 from overlay.answer.checks import Verdict, echoes, normalise_citations, strip_failures, verify
 from overlay.answer.llm import (
@@ -76,6 +76,7 @@ class Draft:
     verdict: Verdict
     timings: Timings
     asked_from: str | None = None
+    history: tuple[tuple[str, str], ...] = ()  # the conversation before the question (a chat's earlier turns)
 
     @property
     def revised(self) -> int:
@@ -92,20 +93,25 @@ class Asker:
         self._llm = llm
         self.mode = mode or answer_mode(settings, model_given=isinstance(llm, LLM))
         self._support: SupportChecker | None = None  # made per answer, once its sources are known
+        self._history = False  # the answer has a conversation to show the model (it takes part of the window)
         self.emit: Event = on_event or (lambda _kind, _payload: None)
 
     def draft(self, question: str, *, k: int | None = None, asked_from: str | None = None,
-              resolves: Callable[[str], bool], exclude: Collection[str] = (), period: Period = None) -> Draft:
+              resolves: Callable[[str], bool], exclude: Collection[str] = (), period: Period = None,
+              history: tuple[tuple[str, str], ...] = ()) -> Draft:
+        """`history`: the conversation before the question (a chat's turns): searched with a follow-up, and shown
+        to the model before it (overlay.answer.conversation)."""
         started = time.perf_counter()
         lang = question_language(question, self.settings.answer_language)
         timings = Timings()
-        found = source_list.gather(self.retriever, question, k or self.settings.ask_k,
+        found = source_list.gather(self.retriever, conversation.search_query(question, history),
+                                   k or self.settings.ask_k,
                                    min_similarity=self.settings.min_similarity,
                                    exclude={*exclude, *([asked_from] if asked_from else [])}, period=period)
         timings.retrieve_s = time.perf_counter() - started
         timings.rerank_s = getattr(self.retriever, "rerank_s", 0.0)
         draft = Draft(question, lang, "extractive" if self.mode == "extractive" else configured_model(self.settings),
-                      [], [], Verdict(), timings, asked_from)
+                      [], [], Verdict(), timings, asked_from, history)
         if found and self.mode == "extractive":
             draft.model = "extractive"
             draft.sources = found
@@ -113,6 +119,7 @@ class Asker:
             draft.sections.append(self._extract(draft, resolves))
         elif found:
             draft.model = self.llm.name
+            self._history = bool(history)
             draft.sources = source_list.fit(found, self._source_budget(question, lang), self.llm.count_tokens)
             if not draft.sources:
                 raise LLMError(f"n_ctx {self.llm.n_ctx} leaves no room for a single source next to "
@@ -143,6 +150,7 @@ class Asker:
         task = prompts.render(f"task.{draft.lang}.md", sources=source_list.render(draft.sources),
                               question=draft.question, title=spec["title"], ask=spec["ask"], switch=self._switch())
         messages = [{"role": "system", "content": prompts.text(f"system.{draft.lang}.md")},
+                    *conversation.as_messages(draft.history, self._history_budget(), self.llm.count_tokens),
                     {"role": "user", "content": task}]
         text, thinking = self.generate(messages, draft.timings)
         if not text.strip() and thinking and self.settings.thinking:
@@ -249,13 +257,16 @@ class Asker:
     def _switch(self) -> str:
         return "" if self.settings.thinking else " /no_think"  # Qwen3's soft switch; other models ignore it
 
+    def _history_budget(self) -> int:
+        return self.llm.n_ctx // 4  # the sources' budget below leaves this much for the conversation
+
     def _source_budget(self, question: str, lang: str) -> int:
         """Tokens left for sources: the window minus the fixed prompt, the question, and two answers (the draft
         and its revision are both in context during a revision pass)."""
         fixed = (prompts.text(f"system.{lang}.md") + prompts.text(f"task.{lang}.md") + question
                  + prompts.text(f"revise.{lang}.md"))
         reserve = 2 * self.settings.max_answer_tokens + self.llm.count_tokens(fixed) + 2 * PROMPT_MARGIN
-        return max(self.llm.n_ctx - reserve, 0)
+        return max(self.llm.n_ctx - reserve - (self._history_budget() if self._history else 0), 0)
 
 
 def looping(text: str, window: int = 40, times: int = 4) -> int | None:

@@ -43,6 +43,16 @@ class Links:
 
 
 def render(draft: Draft, links: Links, *, created: datetime, run_id: str) -> str:
+    body, meta = compose(draft, links)
+    meta |= {"created": created.isoformat(timespec="seconds"), "model": draft.model, "language": draft.lang,
+             "sources": meta.pop("sources"), "built_from": meta.pop("built_from"), "run_id": run_id,
+             "fingerprint": ""}
+    return stamp(new_note_text(meta, body + "\n"))
+
+
+def compose(draft: Draft, links: Links) -> tuple[str, dict]:
+    """The answer's body in the user's layout, and what the note records about it (question, where it was asked
+    from, the period of its sources, its sources and what they were built from)."""
     words = prompts.table("sections.toml")[draft.lang]
     question = f"**{words['question_label']}:** {_inline(draft.question, links)}"
     dates = sorted(s.date for s in draft.sources if s.date)
@@ -78,10 +88,9 @@ def render(draft: Draft, links: Links, *, created: datetime, run_id: str) -> str
         meta["asked_from"] = links.to(draft.asked_from)
     if dates:
         meta["sources_period"] = [dates[0], dates[-1]]
-    meta |= {"created": created.isoformat(timespec="seconds"), "model": draft.model, "language": draft.lang,
-             "sources": [links.to(by_n[n].path, by_n[n].heading) for n in used],
-             "built_from": [by_n[n].text_hash[:HASH_CHARS] for n in used], "run_id": run_id, "fingerprint": ""}
-    return stamp(new_note_text(meta, body + "\n"))
+    meta |= {"sources": [links.to(by_n[n].path, by_n[n].heading) for n in used],
+             "built_from": [by_n[n].text_hash[:HASH_CHARS] for n in used]}
+    return body, meta
 
 
 def stamp(text: str) -> str:

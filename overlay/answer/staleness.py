@@ -14,7 +14,7 @@ from graph import LinkResolver
 from overlay.answer.note_format import HASH_CHARS
 from overlay.index.chunk_store import ChunkStore
 from overlay.settings import Settings
-from vault_sync import SkipFile, read_note
+from vault_sync import SkipFile, inline_answers, read_note
 from vault_sync.markdown import WIKILINK
 
 ANSWER_TYPE = "overlay-answer"
@@ -33,8 +33,22 @@ class StaleAnswer:
 
 
 def stale_answers(settings: Settings, answer_paths: list[str], resolver: LinkResolver,
-                  texts: ChunkStore) -> list[StaleAnswer]:
+                  texts: ChunkStore, inline_paths: list[str] = ()) -> list[StaleAnswer]:
+    """Answer notes, and inline answers inside `inline_paths` (listed as `path#run id`), whose sources changed."""
     found = []
+    for path in inline_paths:
+        try:
+            text = (settings.vault / path).read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        for answer in inline_answers.find(text):
+            meta = answer.meta
+            if not isinstance(meta.get("built_from"), list):
+                continue
+            stale = _check(f"{path}#{answer.run_id}", str(meta.get("q", "")), meta.get("sources") or [],
+                           meta["built_from"], resolver, texts)
+            if stale.changed or stale.vanished:
+                found.append(stale)
     for path in answer_paths:
         try:
             note, _ = read_note(settings.vault, path, max_bytes=settings.max_file_bytes)

@@ -28,6 +28,10 @@ RUNS_MAX_BYTES = 5 * 1024 * 1024
 RUNS_KEPT = 3  # rotated files kept beside runs.jsonl
 
 
+class NoteChanged(Exception):
+    """The note changed after it was read: nothing is written into it (its new text is looked at again)."""
+
+
 def safe_title(question: str, limit: int = TITLE_CHARS) -> str:
     """A file-name stem from a question: forbidden characters gone, one line, cut at a word, no trailing dot or
     space (Windows drops them), never a reserved device name, never empty."""

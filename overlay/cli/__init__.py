@@ -68,6 +68,7 @@ def period_of(after: Any, before: Any) -> tuple[str, str] | None:
 
 def _register() -> None:
     from overlay.cli import (  # noqa: F401  (commands attach themselves)
+        answers_cmd,
         ask_cmd,
         doctor_cmd,
         eval_cmd,

@@ -101,3 +101,46 @@ def note_date(note: Note) -> str:
     name = note.path.rsplit("/", 1)[-1]
     iso = _ISO.match(name)
     return iso.group(0) if iso else ""
+
+
+@dataclass(frozen=True)
+class AskingTurn:
+    text: str  # the user's turn, markers and the ask tag removed
+    anchor: int  # 1-based file line of the turn's last line of text (an inline answer goes under it)
+    end: int  # 1-based file line where the turn's room ends (the line before the next turn, or the note's last)
+    history: tuple[tuple[str, str], ...]  # the turns before it, oldest first: ("user" | "assistant", text)
+
+
+def asking_turn(note: Note, tag: str, *, last: bool) -> AskingTurn | None:
+    """The chat turn that asks overlay: the last user turn tagged `#tag`, or with `last`, the note's last turn when
+    it is a user's with no reply after it. None when the note is not a chat or nothing asks."""
+    lines = note.body.split("\n")
+    turns = _turns(mask_code(note.body).split("\n"))
+    if {role for _, role, _ in turns} != {"user", "agent"}:
+        return None
+    spans = [(start, turns[i + 1][0] if i + 1 < len(turns) else len(lines), role)
+             for i, (start, role, _) in enumerate(turns)]
+    marker = re.compile(rf"(?<![\w/#])#{re.escape(tag)}(?![\w/-])", re.IGNORECASE)
+    chosen = None
+    for i, (start, end, role) in enumerate(spans):
+        if role == "user" and marker.search("\n".join(lines[start:end])):
+            chosen = i
+    if chosen is None and last and spans[-1][2] == "user":
+        chosen = len(spans) - 1
+    if chosen is None:
+        return None
+    start, end, _ = spans[chosen]
+    filled = [j for j in range(start, end) if lines[j].strip()]
+    history = tuple(("user" if role == "user" else "assistant", _turn_text(lines, s, e))
+                    for s, e, role in spans[:chosen])
+    text = marker.sub("", _turn_text(lines, start, end)).strip()
+    return AskingTurn(text, note.body_line + filled[-1], note.body_line + end - 1, history)
+
+
+def _turn_text(lines: list[str], start: int, end: int) -> str:
+    """A turn's words: the speaker line's own text after its marker, then its lines, callout markers removed."""
+    first = lines[start]
+    head = NEXUS.match(first) or HEADING_TURN.match(first)
+    own = "" if head else BOLD_TURN.sub(r"\2", first.lstrip("> "))
+    body = [re.sub(r"^\s*>\s?", "", line) for line in lines[start + 1:end]]
+    return "\n".join(x for x in [own, *body] if x.strip()).strip()

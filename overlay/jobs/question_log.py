@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from vault_sync import inline_answers
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS questions (
     path TEXT NOT NULL, checksum TEXT NOT NULL, state TEXT NOT NULL, run_id TEXT, answer TEXT, tries INTEGER NOT NULL
@@ -87,7 +89,19 @@ class QuestionLog:
                 record = by_run.pop(run_id)
                 self.answered(record.path, record.checksum, note.relative_to(vault).as_posix())
                 recovered.append(record)
+        for run_id, record in list(by_run.items()):  # an inline answer sits in the asking note itself
+            if _holds_inline(vault / record.path, run_id):
+                self.answered(record.path, record.checksum, record.path)
+                recovered.append(record)
         return recovered
+
+
+def _holds_inline(note: Path, run_id: str) -> bool:
+    try:
+        text = note.read_bytes().decode("utf-8", "replace")
+    except OSError:
+        return False
+    return any(a.run_id == run_id for a in inline_answers.find(text))
 
 
 def _run_id_of(note: Path) -> str | None:

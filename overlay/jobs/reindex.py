@@ -22,7 +22,7 @@ from overlay.index import note_docs
 from overlay.index.bm25 import SparseIndex
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.indexer import Indexer, Progress, graph_stamp
-from overlay.index.note_kinds import OWN
+from overlay.index.note_kinds import INLINE, OWN
 from overlay.jobs import handoff, metrics
 from overlay.jobs.audit_note import write_audit_note, write_failure_note
 from overlay.lock import holder, writer_lock
@@ -237,7 +237,7 @@ class _Reindex:
         texts = ChunkStore(self.s.chunks_path)
         try:
             own = manifest.flagged(OWN)
-            found = stale_answers(self.s, own, self._graph().resolver, texts)
+            found = stale_answers(self.s, own, self._graph().resolver, texts, manifest.flagged(INLINE))
         finally:
             texts.close()
             manifest.close()

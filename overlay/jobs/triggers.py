@@ -6,8 +6,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from overlay.answer.writeback import vault_writes
-from overlay.index.note_kinds import ANSWERED, question_text
+from overlay.answer.writeback import NoteChanged, vault_writes
+from overlay.index.note_kinds import ANSWERED, asking
 from overlay.settings import Settings
 from vault_sync import Note, write_atomic
 from vault_sync.changes import file_checksum
@@ -20,16 +20,21 @@ class Question:
     text: str
     checksum: str  # of the asking note as read: it is marked answered only if still the same
     title: str = ""
+    anchor: int | None = None  # 1-based line an inline answer goes under (None: the whole note asks)
+    placement: str = "note"  # "note" (a new note) or "inline" (under `anchor`)
+    history: tuple[tuple[str, str], ...] = ()  # a chat's turns before the question
+
+    @property
+    def inline(self) -> bool:
+        return self.placement == "inline" and self.anchor is not None
 
 
 def question_of(note: Note, settings: Settings) -> Question | None:
     """The note's question when it asks and is not already answered, else None. Answer notes never ask."""
-    text = question_text(note, settings)
-    return None if text is None else Question(note.path, text, note.checksum, note.title)
-
-
-class NoteChanged(Exception):
-    """The asking note changed after it was read; it is not marked (its new text is looked at again)."""
+    ask = asking(note, settings)
+    if ask is None:
+        return None
+    return Question(note.path, ask.text, note.checksum, note.title, ask.anchor, ask.placement, ask.history)
 
 
 def ensure_unchanged(settings: Settings, question: Question) -> None:

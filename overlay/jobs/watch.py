@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from graph import LinkGraph
+from overlay.answer import inline
 from overlay.answer.ask import ask, new_run_id
 from overlay.answer.llm import LLM, make_llm
 from overlay.answer.writeback import answers_dir
@@ -215,11 +216,18 @@ class Watcher:
         question, run_id = item.question, new_run_id()
         self.questions.begin(path, question.checksum, run_id)
         try:
+            retriever = self._retriever()
             result = ask(self.settings, question.text, asked_from=path,
                          llm=self._llm if self._llm is not None else self._model,
-                         embedder=self.indexer.embedder, retriever=self._retriever(),
+                         embedder=self.indexer.embedder, retriever=retriever, write=not question.inline,
                          before_write=lambda: triggers.ensure_unchanged(self.settings, question),
-                         title=question.title or None, run_id=run_id)
+                         title=question.title or None, run_id=run_id, history=question.history)
+            if question.inline:  # into the asking note, under the block that asks; nothing to mark
+                place = inline.Place(path, question.checksum, question.anchor or 0)
+                record, body = inline.block(result.draft, retriever.graph.resolver, place, run_id=run_id,
+                                            created=datetime.now().astimezone())
+                inline.write(self.settings, place, record, body)
+                result.note_path = path
         except triggers.NoteChanged:
             del self.pending[path]  # its new text comes back with the next batch and is looked at afresh
             self.questions.failed(path, question.checksum, "changed while it was answered")
@@ -236,7 +244,8 @@ class Watcher:
             return
         self.questions.answered(path, question.checksum, result.note_path or "")
         del self.pending[path]  # answered: whatever happens to the mark, it is not answered again unasked
-        self._mark(path, item, result.note_path or "")
+        if not question.inline:
+            self._mark(path, item, result.note_path or "")
         self.health.answered += 1  # counted once the whole unit is done: the answer written, the question marked
         self.log(f"answered {path} → {result.note_path}")
 

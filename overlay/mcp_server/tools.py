@@ -68,11 +68,14 @@ def build(session: Session) -> MCPServer:
 
     @mcp.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
                                           open_world_hint=False))
-    async def ask(question: str, k: int | None = None, write: bool = False) -> dict:
+    async def ask(question: str, k: int | None = None, write: bool = False, placement: str = "note",
+                  note: str | None = None, line: int | None = None) -> dict:
         """An answer built only from the user's notes: {answer (Markdown, every claim footnoted), sources: [{n, path,
         heading}], note_path, checks, model}. It quotes the notes' own sentences when no model is configured.
-        `write: true` also saves it as a new note in the vault's answers folder (it never overwrites a note)."""
-        result = await _call(session.ask, question, k=k, write=write)
+        `write: true` also saves it as a new note in the vault's answers folder (it never overwrites a note);
+        `placement: "inline"` instead inserts it into `note` (a vault path) under its 1-based `line`, the block
+        that asks, changing nothing else (`overlay answers remove` takes it out again)."""
+        result = await _call(session.ask, question, k=k, write=write, placement=placement, note=note, line=line)
         data = result.as_dict()
         return {key: data[key] for key in ("answer", "sources", "note_path", "checks", "distinct_notes", "model",
                                            "language")}

@@ -42,6 +42,9 @@ class AskBody(BaseModel):
     question: str
     k: int | None = Field(None, ge=1, le=MAX_K)
     write: bool = False
+    placement: str = "note"  # "inline": into `note`, under its 1-based `line` (the block that asks)
+    note: str | None = None
+    line: int | None = None
 
 
 def create_app(session: Session, token: str) -> FastAPI:
@@ -133,7 +136,8 @@ async def _ask_events(session: Session, body: AskBody) -> AsyncIterator[str]:
 
     def work() -> None:
         try:
-            result = session.ask(body.question, k=body.k, write=body.write,
+            result = session.ask(body.question, k=body.k, write=body.write, placement=body.placement,
+                                 note=body.note, line=body.line,
                                  on_event=lambda kind, payload: events.put((_EVENT.get(kind, kind), payload)))
             data = result.as_dict()
             events.put(("sources", data["sources"]))

@@ -126,6 +126,23 @@ def test_ask_streams_events_to_the_end_and_writes_only_when_asked(api) -> None:
     assert (ix.settings.vault / done["note_path"]).is_file()
 
 
+def test_ask_inline_inserts_under_the_given_line_and_nothing_else(api) -> None:
+    from vault_sync import inline_answers
+
+    client, ix = api
+    note = ix.settings.vault / "Обзор.md"
+    before = note.read_text(encoding="utf-8")
+    body = {"question": "Сколько часов сна нужно?", "placement": "inline", "note": "Обзор.md", "line": 2}
+    with client.stream("POST", "/v1/ask", json=body) as response:
+        done = read_events(response)[-1]
+    assert done[0] == "done" and done[1]["note_path"] == "Обзор.md"
+    (answer,) = inline_answers.find(note.read_text(encoding="utf-8"))
+    assert answer.anchor == 1 and answer.intact
+    assert inline_answers.remove(note.read_text(encoding="utf-8"), answer.run_id) == before
+    with client.stream("POST", "/v1/ask", json={**body, "line": 99}) as response:
+        assert read_events(response)[-1][0] == "error"
+
+
 def test_a_model_process_that_segfaults_mid_ask_ends_the_stream_with_an_error_and_the_server_answers_on(
         indexed, tmp_path: Path) -> None:
     from overlay.answer.llm_gguf import WorkerLLM

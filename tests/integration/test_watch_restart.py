@@ -89,3 +89,35 @@ def test_killed_after_the_note_was_written_is_not_answered_twice(asking_vault: P
         out = finish(second)
     assert len(answers(vault)) == 1, out
     assert "its answer was written before the last stop" in out
+
+
+CHAT = (">[!nexus_user] **User** - 01.12.2026 at 21:05\n> Как восстанавливаться после тренировок?\n"
+        "<!-- UID: 1 -->\n\n>[!nexus_agent] **Assistant** - 01.12.2026 at 21:06\n> Сон и питание.\n"
+        "<!-- UID: 2 -->\n\n>[!nexus_user] **User** - 01.12.2026 at 21:09\n> А сколько часов сна нужно?\n")
+
+
+@pytest.mark.parametrize("death", ["--die-while-generating", "--die-after-writing"])
+def test_an_inline_answer_survives_a_kill_and_is_written_once(vault: Path, death: str, monkeypatch) -> None:
+    """A chat's last unanswered turn, answered inline: killed while the model writes (nothing inserted, asked again)
+    or right after the insertion (found by its run id, not asked again), the note ends with one answer."""
+    from vault_sync import inline_answers
+
+    monkeypatch.setenv("OVERLAY_ANSWER_PLACEMENT", "inline")
+    monkeypatch.setenv("OVERLAY_CHAT_ASKS", "last")
+    write(vault, "Сон.md", "# Сон\nСпортсмену нужно восемь часов сна.\n")
+    chat = write(vault, "Чат.md", CHAT)
+    old = time.time() - 60
+    os.utime(chat, (old, old))
+    first = start(vault, death)
+    first.wait(timeout=120)
+    assert first.returncode == -signal.SIGKILL
+    written = inline_answers.find(chat.read_text(encoding="utf-8"))
+    assert len(written) == (1 if death == "--die-after-writing" else 0)
+    second = start(vault)
+    try:
+        wait_for(lambda: len(inline_answers.find(chat.read_text(encoding="utf-8"))) == 1, "one inline answer")
+        time.sleep(2.0)  # a second answer would come within a batch or two
+    finally:
+        out = finish(second)
+    assert len(inline_answers.find(chat.read_text(encoding="utf-8"))) == 1, out
+    assert answers(vault) == []
