@@ -62,6 +62,12 @@ export interface AskDone {
 
 export type AskEvent = { event: string; data: unknown };
 
+/** Where an inline answer goes: a vault path and the 1-based line it is inserted under (the asking block's last). */
+export interface InlinePlace {
+  note: string;
+  line: number;
+}
+
 export class OverlayError extends Error {
   constructor(
     message: string,
@@ -97,11 +103,17 @@ export class OverlayClient {
   }
 
   /** Streams the answer; `onEvent` sees every server-sent event; resolves with the final `done` payload. */
-  async ask(question: string, write: boolean, onEvent: (e: AskEvent) => void = () => {}): Promise<AskDone> {
+  async ask(
+    question: string,
+    write: boolean,
+    onEvent: (e: AskEvent) => void = () => {},
+    inline: InlinePlace | null = null,
+  ): Promise<AskDone> {
+    const place = inline ? { placement: "inline", note: inline.note, line: inline.line } : {};
     const response = await this.fetchImpl(this.url("/v1/ask"), {
       method: "POST",
       headers: { ...this.headers(), "Content-Type": "application/json" },
-      body: JSON.stringify({ question, write }),
+      body: JSON.stringify({ question, write, ...place }),
     });
     if (!response.ok || !response.body) {
       const data = (await response.json().catch(() => ({}))) as { error?: string; hint?: string };

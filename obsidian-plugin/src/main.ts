@@ -14,17 +14,18 @@ import {
   type WorkspaceLeaf,
 } from "obsidian";
 
-import { OverlayClient, type Transport } from "./client";
-import { relatedItems, statusText, withLink } from "./view-model";
+import { type InlinePlace, OverlayClient, type Transport } from "./client";
+import { blockEnd, relatedItems, statusText, withLink } from "./view-model";
 
 const VIEW = "overlay-related";
 
 interface Settings {
   serverUrl: string;
   token: string;
+  placement: "note" | "inline"; // inline: Ask writes the answer into the note, under the block at the cursor
 }
 
-const DEFAULTS: Settings = { serverUrl: "http://127.0.0.1:7337", token: "" };
+const DEFAULTS: Settings = { serverUrl: "http://127.0.0.1:7337", token: "", placement: "note" };
 
 const obsidianTransport: Transport = async (request) => {
   const response = await requestUrl({ ...request, throw: false });
@@ -73,9 +74,15 @@ export default class OverlayPlugin extends Plugin {
   }
 
   ask(): void {
-    const editor = this.app.workspace.getActiveViewOfType(MarkdownView)?.editor;
+    const view = this.app.workspace.getActiveViewOfType(MarkdownView);
+    const editor = view?.editor;
     const selection = editor?.getSelection().trim() ?? "";
-    new AskModal(this.app, this, selection).open();
+    let place: InlinePlace | null = null;
+    if (this.settings.placement === "inline" && view?.file && editor) {
+      const line = editor.getCursor("to").line;
+      place = { note: view.file.path, line: blockEnd(editor.getValue().split("\n"), line) };
+    }
+    new AskModal(this.app, this, selection, place).open();
   }
 
   async suggest(): Promise<void> {
@@ -145,6 +152,7 @@ class AskModal extends Modal {
     app: App,
     private readonly plugin: OverlayPlugin,
     private question: string,
+    private readonly place: InlinePlace | null = null,
   ) {
     super(app);
   }
@@ -158,12 +166,19 @@ class AskModal extends Modal {
       button.disabled = true;
       output.setText("");
       try {
-        const done = await this.plugin.client().ask(input.value, true, (e) => {
-          if (e.event === "delta") output.appendText(String(e.data));
-          if (e.event === "section") output.appendText(`\n\n${String(e.data)}\n`);
-        });
+        if (this.place) await this.app.workspace.getActiveViewOfType(MarkdownView)?.save(); // the server checks the file
+        const done = await this.plugin.client().ask(
+          input.value,
+          true,
+          (e) => {
+            if (e.event === "delta") output.appendText(String(e.data));
+            if (e.event === "section") output.appendText(`\n\n${String(e.data)}\n`);
+          },
+          this.place,
+        );
         this.close();
-        if (done.note_path) await this.app.workspace.openLinkText(done.note_path, "", true);
+        if (this.place) new Notice(`overlay: answered inside ${this.place.note}`);
+        else if (done.note_path) await this.app.workspace.openLinkText(done.note_path, "", true);
       } catch (error) {
         output.setText(`overlay: ${(error as Error).message}`);
         button.disabled = false;
@@ -230,6 +245,18 @@ class OverlaySettings extends PluginSettingTab {
           await this.plugin.saveData(this.plugin.settings);
           void this.plugin.refreshStatus();
         }),
+      );
+    new Setting(this.containerEl)
+      .setName("Where answers go")
+      .setDesc("A new note in the answers folder, or inside this note under the block at the cursor.")
+      .addDropdown((d) =>
+        d
+          .addOptions({ note: "A new note", inline: "Inside the note, under the cursor's block" })
+          .setValue(this.plugin.settings.placement)
+          .onChange(async (value) => {
+            this.plugin.settings.placement = value === "inline" ? "inline" : "note";
+            await this.plugin.saveData(this.plugin.settings);
+          }),
       );
   }
 }

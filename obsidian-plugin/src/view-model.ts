@@ -52,3 +52,13 @@ export function statusText(health: Health | null, error: string | null = null): 
   const watcher = health.watcher?.running ? "watching" : "not watching";
   return `overlay: ${health.index.notes ?? 0} notes, ${watcher}`;
 }
+
+/** The 1-based last line of the block the cursor is in (0-based `cursor`): the lines down to the next blank line,
+ * or to the end of a callout — where an inline answer goes, under the question the user is on. */
+export function blockEnd(lines: string[], cursor: number): number {
+  let end = Math.min(Math.max(cursor, 0), Math.max(lines.length - 1, 0));
+  const quoted = (line: string) => line.trimStart().startsWith(">");
+  const inCallout = quoted(lines[end] ?? "");
+  while (end + 1 < lines.length && lines[end + 1].trim() !== "" && (!inCallout || quoted(lines[end + 1]))) end++;
+  return end + 1;
+}

@@ -1,11 +1,11 @@
 // The plugin's client and view logic against a real `overlay serve` on the example vault.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { OverlayClient, OverlayError, parseEvents, type AskEvent } from "../src/client";
-import { noteName, relatedItems, statusText, wikiLink, withLink } from "../src/view-model";
+import { blockEnd, noteName, relatedItems, statusText, wikiLink, withLink } from "../src/view-model";
 import { fetchTransport, type Running, startServer } from "./server";
 
 let server: Running;
@@ -65,6 +65,22 @@ describe("the HTTP client against overlay serve", () => {
     expect(existsSync(join(server.vault, written.note_path as string))).toBe(true);
   });
 
+  it("answers inside a note, under the line it is given, changing nothing else", async () => {
+    const note = join(server.vault, "Спорт/Восстановление и сон.md");
+    const before = readFileSync(note, "utf-8");
+    const line = blockEnd(before.split("\n"), 0);
+    const done = await client.ask("Сколько часов сна нужно спортсмену?", true, () => {}, {
+      note: "Спорт/Восстановление и сон.md",
+      line,
+    });
+    expect(done.note_path).toBe("Спорт/Восстановление и сон.md");
+    const after = readFileSync(note, "utf-8");
+    const open = after.indexOf("<!-- overlay-answer ");
+    const close = after.indexOf("\n", after.indexOf("<!-- /overlay-answer ")) + 1;
+    expect(open).toBeGreaterThan(0);
+    expect(after.slice(0, open - 1) + after.slice(close + 1)).toBe(before); // the insertion and nothing else
+  });
+
   it("says clearly what is wrong", async () => {
     const stranger = new OverlayClient(server.url, "wrong-token", fetchTransport);
     await expect(stranger.search("сон")).rejects.toMatchObject({ status: 401 });
@@ -75,6 +91,14 @@ describe("the HTTP client against overlay serve", () => {
 });
 
 describe("pure helpers", () => {
+  it("finds the end of the block at the cursor: a paragraph, or a whole callout", () => {
+    const lines = ["# Заметка", "", "> [!ask] Сколько?", "> Коротко.", "Текст", "", "Абзац", "ещё строка", ""];
+    expect(blockEnd(lines, 2)).toBe(4); // the callout's last line, not the text right after it
+    expect(blockEnd(lines, 6)).toBe(8);
+    expect(blockEnd(lines, 0)).toBe(1);
+    expect(blockEnd(lines, 99)).toBe(9);
+  });
+
   it("names and links notes the way Obsidian does", () => {
     expect(noteName("Спорт/Восстановление и сон.md")).toBe("Восстановление и сон");
     expect(wikiLink("A/Обзор.md", ["A/Обзор.md", "B/Обзор.md"])).toBe("[[A/Обзор]]");
