@@ -12,7 +12,7 @@ RANKS = {
     "vault_sync": 0, "graph": 1, "prompts": 1,
     "overlay": 2, "overlay.settings": 2, "overlay.errors": 2, "overlay.lock": 2,
     "overlay.engine": 3, "overlay.index": 3, "overlay.search": 4, "overlay.answer": 5, "overlay.jobs": 6,
-    "overlay.library": 7, "overlay.doctor": 7, "overlay.session": 7,
+    "overlay.dataset": 6, "overlay.library": 7, "overlay.doctor": 7, "overlay.session": 7,
     "overlay.cli": 8, "overlay.server": 8, "overlay.mcp_server": 8, "overlay.__main__": 8,
 }
 ENGINES = {"chromadb": "overlay.index.chroma_store", "sentence_transformers": "overlay.index.embed_st",

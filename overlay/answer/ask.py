@@ -102,6 +102,8 @@ def ask(settings: Settings, question: str, *, k: int | None = None, write: bool 
     if write and before_write is not None:
         before_write()
     path = writeback.write_answer(settings, title or question, text, when=created) if write else None
+    if path is not None:
+        writeback.keep_original(settings, run_id, text)
     result = AskResult(draft, text, writeback.vault_relative(settings, path) if path else None, run_id,
                        [f"[[{t}]]" for t in dangling])
     if log:
@@ -148,6 +150,7 @@ def refresh(settings: Settings, note: str, *, k: int | None = None, llm: LLM | C
     with writeback.vault_writes(settings):
         target = settings.vault / path
         current = target.read_bytes()
+        writeback.keep_original(settings, result.run_id, result.note_text)
         if current == before and note_format.untouched(current.decode("utf-8", "replace")):
             write_atomic(target, result.note_text)  # the note keeps its mode
             result.note_path, result.refreshed = path, "in place"

@@ -18,7 +18,7 @@ from typing import Any
 from graph import LinkResolver
 from overlay.answer import note_format
 from overlay.answer.loop import Draft
-from overlay.answer.writeback import NoteChanged, vault_writes
+from overlay.answer.writeback import NoteChanged, keep_original, vault_writes
 from overlay.errors import OverlayError
 from overlay.settings import Settings
 from vault_sync import inline_answers as blocks
@@ -69,6 +69,7 @@ def write(settings: Settings, place: Place, record: dict[str, Any], body: str) -
         if hashlib.sha256(path.read_bytes()).hexdigest() != place.checksum:  # the last look before the swap
             raise NoteChanged(place.path)
         write_atomic(path, new.encode("utf-8"))  # the note keeps its mode
+    keep_original(settings, str(record["run"]), body)
 
 
 def remove(settings: Settings, path: str, run_id: str | None = None) -> list[str]:
@@ -102,6 +103,7 @@ def replace(settings: Settings, path: str, run_id: str, record: dict[str, Any], 
                                hint="ask again, or remove your edit inside it")
         new = blocks.insert(blocks.remove(text, run_id), old.anchor, record, body)
         write_atomic(target, new.encode("utf-8"))
+    keep_original(settings, str(record["run"]), body)
 
 
 def answers_in(settings: Settings, path: str) -> list[blocks.InlineAnswer]:

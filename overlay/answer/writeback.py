@@ -74,6 +74,21 @@ def write_answer(settings: Settings, title: str, text: str, *, when: datetime, l
     raise WriteRefused(f"{MAX_TRIES} answer notes named {stem!r} already exist")
 
 
+def keep_original(settings: Settings, run_id: str, text: str) -> None:
+    """What overlay wrote for a run, kept in `<state>/originals/RUN.md`: when the user later edits the answer,
+    `overlay dataset export` pairs his text (chosen) with this one (rejected). Never fatal: a copy that cannot be
+    kept only costs that pair."""
+    with contextlib.suppress(OSError):
+        write_atomic(settings.state_dir / "originals" / f"{run_id}.md", text)
+
+
+def original(settings: Settings, run_id: str) -> str | None:
+    try:
+        return (settings.state_dir / "originals" / f"{run_id}.md").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+
+
 def vault_writes(settings: Settings) -> AbstractContextManager[None]:
     """Held while overlay writes into the vault (an answer note, marking an asking note, the audit note): one
     process at a time, so a watcher and a terminal `ask` never race on a name or a note."""

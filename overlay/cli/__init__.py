@@ -70,6 +70,7 @@ def _register() -> None:
     from overlay.cli import (  # noqa: F401  (commands attach themselves)
         answers_cmd,
         ask_cmd,
+        dataset_cmd,
         doctor_cmd,
         eval_cmd,
         graph_cmd,

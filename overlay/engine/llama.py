@@ -316,3 +316,19 @@ def run_server(argv: list[str], cpu_repack: str = "auto") -> None:
     sys.argv = ["llama_cpp.server", *argv]
     with _model_params(use_extra_bufts=use_extra_bufts(cpu_repack)):
         server_main()
+
+
+class Vocab:
+    """A GGUF's tokenizer alone (a vocab-only load: no weights, no compute, so it runs here, not in the model
+    process): counts tokens the way that model will see them."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            with contextlib.redirect_stderr(io.StringIO()):
+                self.llama = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False, n_ctx=512)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise LLMError(f"{path} is not a GGUF file llama.cpp can read: {exc}") from None
+        self.name = path.name
+
+    def count(self, text: str) -> int:
+        return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))

@@ -144,3 +144,24 @@ def _turn_text(lines: list[str], start: int, end: int) -> str:
     own = "" if head else BOLD_TURN.sub(r"\2", first.lstrip("> "))
     body = [re.sub(r"^\s*>\s?", "", line) for line in lines[start + 1:end]]
     return "\n".join(x for x in [own, *body] if x.strip()).strip()
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: str  # "user" | "assistant"
+    text: str  # markers, the speaker line and exporter comments removed
+    date: str  # YYYY-MM-DD of the turn (or the note's), "" when unknown
+
+
+def turns(note: Note) -> list[Turn]:
+    """The chat's turns in order, as clean text; [] when the note is not a chat."""
+    lines = note.body.split("\n")
+    found = _turns(mask_code(note.body).split("\n"))
+    if {role for _, role, _ in found} != {"user", "agent"}:
+        return []
+    day = note_date(note)
+    out = []
+    for i, (start, role, (date, _)) in enumerate(found):
+        end = found[i + 1][0] if i + 1 < len(found) else len(lines)
+        out.append(Turn("user" if role == "user" else "assistant", _turn_text(lines, start, end), date or day))
+    return out

@@ -1,0 +1,1 @@
+"""Training data from the vault (`overlay dataset export`)."""
