@@ -113,6 +113,7 @@ def export(settings: Settings, out: Path, options: Options, count: Counter_ | No
             text = _clean(f"# {note.title}\n\n{note.body.strip()}", options, report)
             rows["notes"].append(json.dumps({"text": text, "source": note.path}, ensure_ascii=False))
             report.notes += 1
+            report.tokens += count(text)
     report.train, report.val, report.pairs = len(rows["train"]), len(rows["val"]), len(rows["pairs"])
     _write(out, rows, report)
     return report
