@@ -35,6 +35,8 @@ from overlay.jobs.reindex import recorded_reindex
 from overlay.jobs.schedule import hour_minute
 from overlay.jobs.watch_health import Health
 from overlay.lock import writer_lock
+from overlay.search.reader import fusion_options
+from overlay.search.rerank import make_reranker
 from overlay.search.retrieval import Retriever
 from overlay.settings import Settings
 from vault_sync import Manifest, SkipFile, read_note, write_atomic
@@ -276,7 +278,8 @@ class Watcher:
         if self._warm is None:
             self._warm = Retriever(embedder=self.indexer.embedder, store=self.indexer.store,
                                    texts=ChunkStore(self.settings.chunks_path), sparse=None, graph=self.indexer.graph,
-                                   graph_weight=self.settings.graph_weight, fusion=self.settings.fusion,
+                                   **fusion_options(self.settings), reranker=make_reranker(self.settings),
+                                   rerank_top=self.settings.rerank_top,
                                    bm25_path=self.settings.bm25_path, graph_path=self.settings.graph_path)
             self._warm.use_graph(self.indexer.graph, self.indexer.graph_stamp)
         self._warm.refresh()  # no change since start: the indexer never loaded the graph, so it comes from disk
