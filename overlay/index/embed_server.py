@@ -10,40 +10,27 @@ vectors than texts) is a clear EmbeddingError naming the URL; the index run stop
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from overlay.engine.http import api_base, client, post_json
 from overlay.errors import EmbeddingError
-from overlay.index.embedding import check_vectors, embedder_name, prefixes
+from overlay.index.embedding import RemoteEmbedder, check_vectors
 from overlay.settings import Settings
 
 HINT = "is the server running and serving that model? check embedding_url and embedding_model (`overlay doctor`)"
 
 
-class ServerEmbedder:
+class ServerEmbedder(RemoteEmbedder):
     def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
         self.url = f"{api_base(settings.embedding_url or '')}/embeddings"
         self.model = settings.embedding_model.strip()
-        self.name = embedder_name(settings)
-        self._batch = max(1, settings.embedding_batch)
         self._retries = max(0, settings.embedding_retries)
-        self._query_prefix, self._doc_prefix = prefixes(settings)
         self._http = client(settings.embedding_api_key, settings.embedding_timeout_s)
-        self.dim: int | None = None
+        self.dim = None
         self.dim = int(self._embed(["dimension probe"]).shape[1])
-
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim or 0), dtype=np.float32)
-        parts = [self._embed([self._doc_prefix + t for t in texts[i:i + self._batch]])
-                 for i in range(0, len(texts), self._batch)]
-        return np.vstack(parts)
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self._embed([self._query_prefix + text])[0]
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         status, data = post_json(self._http, self.url, {"model": self.model, "input": texts}, error=EmbeddingError,

@@ -91,6 +91,32 @@ def prefixes(settings: Settings, model: str | None = None) -> tuple[str, str]:
     return chosen[0], chosen[1]
 
 
+class RemoteEmbedder:
+    """What the server and GGUF embedders share: batches of prefixed texts through one `_embed(texts)` call that
+    returns checked, normalised rows. Subclasses set `name`, `dim` and the settings-derived fields here."""
+
+    name: str
+    dim: int | None
+
+    def __init__(self, settings: Settings) -> None:
+        self.name = embedder_name(settings)
+        self._batch = max(1, settings.embedding_batch)
+        self._query_prefix, self._doc_prefix = prefixes(settings)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim or 0), dtype=np.float32)
+        parts = [self._embed([self._doc_prefix + t for t in texts[i:i + self._batch]])
+                 for i in range(0, len(texts), self._batch)]
+        return np.vstack(parts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._embed([self._query_prefix + text])[0]
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+
 def check_vectors(vectors: np.ndarray, count: int, dim: int | None, where: str) -> np.ndarray:
     """Vectors from an engine we do not control (a server, a GGUF), checked before they reach the index: one per
     text, all of one dimension (the one this index holds), finite, not all zero."""

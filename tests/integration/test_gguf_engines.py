@@ -10,10 +10,8 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 
@@ -21,6 +19,7 @@ from overlay.index.chunking import chunk_note
 from overlay.index.embedding import make_embedder
 from overlay.settings import load_settings
 from tests.conftest import EXAMPLE_VAULT, ROOT
+from tests.llama_server import llama_server
 from vault_sync import read_note
 
 pytestmark = pytest.mark.integration
@@ -81,32 +80,11 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def embedding_server(minilm_gguf: Path):
-    """A real OpenAI-compatible server (llama-cpp-python's, AMX-safe launcher) serving the GGUF for embeddings."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "overlay.engine.server", "--model", str(minilm_gguf),
-                             "--embedding", "true", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "256",
-                             "--n_batch", "256", "--n_ubatch", "256"],  # MiniLM's max_seq_length, as ST reads it
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the embedding server did not start (exit {proc.poll()})")
-            time.sleep(0.5)
+    """A real OpenAI-compatible server (llama-cpp-python's, AMX-safe launcher) serving the GGUF for embeddings,
+    reading 256 tokens of a text as sentence-transformers reads MiniLM."""
+    with llama_server("--model", str(minilm_gguf), "--embedding", "true", "--n_ctx", "256", "--n_batch", "256",
+                      "--n_ubatch", "256") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_a_gguf_and_a_server_embed_as_sentence_transformers_does(vault: Path, minilm_gguf: Path,

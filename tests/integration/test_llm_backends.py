@@ -3,53 +3,25 @@ OpenAI-compatible server on loopback (not a mock), driven through the same loop.
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from overlay.answer.ask import ask
 from overlay.answer.llm import bundled_model_path, make_llm
 from overlay.settings import load_settings
 from tests.conftest import write
+from tests.llama_server import free_port, llama_server
 
 pytestmark = pytest.mark.integration
 MESSAGES = [{"role": "system", "content": "You answer briefly."},
             {"role": "user", "content": "Name one colour of the sky."}]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server_url():
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "overlay.engine.server", "--model", str(bundled_model_path()),
-                             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server did not start (exit {proc.poll()})")
-            time.sleep(0.5)
+    with llama_server("--model", str(bundled_model_path()), "--n_ctx", "2048") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_the_model_process_streams_counts_and_loads_once(vault: Path) -> None:
@@ -104,6 +76,6 @@ def test_the_loop_through_the_server_writes_a_checked_note(vault: Path, fake_ind
 def test_unreachable_server_is_a_clear_error(vault: Path) -> None:
     from overlay.errors import LLMError
 
-    llm = make_llm(load_settings(vault, llm_url=f"http://127.0.0.1:{_free_port()}"))
+    llm = make_llm(load_settings(vault, llm_url=f"http://127.0.0.1:{free_port()}"))
     with pytest.raises(LLMError, match="cannot reach the model server"):
         "".join(llm.stream(MESSAGES, max_tokens=4, temperature=0.0))
