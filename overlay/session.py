@@ -136,7 +136,7 @@ class Session:
                          llm=self._llm if self._llm is not None else self._model, period=period,
                          asked_from=place.path if place else None)
             if place is not None:
-                record, body = inline.block(result.draft, self.retriever.graph.resolver, place,
+                record, body = inline.block(result.draft, self.retriever.graph.resolver, place.path,
                                             run_id=result.run_id, created=datetime.now().astimezone())
                 try:
                     inline.write(self.settings, place, record, body)

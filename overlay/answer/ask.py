@@ -174,8 +174,7 @@ def _refresh_inline(settings: Settings, path: str, *, k: int | None, llm: LLM | 
         created = datetime.now().astimezone()
         result = ask(settings, str(answer.meta["q"]), k=k, write=False, asked_from=path, llm=llm, on_event=on_event,
                      retriever=retriever, log=False)
-        place = inline.Place(path, "", answer.anchor + 1)
-        record, body = inline.block(result.draft, retriever.graph.resolver, place, run_id=result.run_id,
+        record, body = inline.block(result.draft, retriever.graph.resolver, path, run_id=result.run_id,
                                     created=created)
         inline.replace(settings, path, answer.run_id, record, body)
         writeback.log_run(settings, _run_record(result, created))

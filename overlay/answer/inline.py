@@ -36,10 +36,10 @@ class Place:
     anchor: int
 
 
-def block(draft: Draft, resolver: LinkResolver, place: Place, *, run_id: str,
+def block(draft: Draft, resolver: LinkResolver, path: str, *, run_id: str,
           created: datetime) -> tuple[dict[str, Any], str]:
-    """(what the open fence records, the answer's text) for `draft` written under `place`."""
-    body, meta = note_format.compose(draft, note_format.Links(resolver, place.path))
+    """(what the open fence records, the answer's text) for `draft` written into the note at `path`."""
+    body, meta = note_format.compose(draft, note_format.Links(resolver, path))
     tag = run_id.rsplit("-", 1)[-1]
     body = re.sub(r"\[\^(\d+)\]", rf"[^{tag}-\1]", body)
     record = {"run": run_id, "q": draft.question, "created": created.isoformat(timespec="seconds"),

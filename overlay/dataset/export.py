@@ -223,20 +223,21 @@ def _pairs(settings: Settings, note: Note, report: Report) -> list[str]:
 
 
 def _inline_pairs(settings: Settings, note: Note, report: Report) -> list[str]:
+    """Inline answers the user edited (the parser marked them not intact), with overlay's original kept."""
+    edited = {run_id for run_id, _, intact in note.inline_answers if not intact}
+    if not edited:
+        return []
+    try:
+        text = (settings.vault / note.path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
     out = []
-    for run_id, _, intact in note.inline_answers:
-        if intact:
-            continue
-        try:
-            text = (settings.vault / note.path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return out
-        answer = next((a for a in inline_answers.find(text) if a.run_id == run_id), None)
-        kept = writeback.original(settings, run_id)
-        if answer is None or kept is None:
+    for answer in (a for a in inline_answers.find(text) if a.run_id in edited):
+        kept = writeback.original(settings, answer.run_id)
+        if kept is None:
             report.dropped["edited answer without overlay's original"] += 1
             continue
-        out.append(_pair(str(answer.meta.get("q", "")), answer.body, kept, f"{note.path}#{run_id}"))
+        out.append(_pair(str(answer.meta.get("q", "")), answer.body, kept, f"{note.path}#{answer.run_id}"))
     return out
 
 

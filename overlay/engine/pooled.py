@@ -33,7 +33,7 @@ class PooledModel:
         self.fields = {"kind": kind, "path": str(self.file.resolve()),
                        **{name: getattr(settings, name) for name in LOAD_FIELDS}}
         stat = self.file.stat()
-        self.key = (self.fields["path"], stat.st_size, stat.st_mtime_ns, *sorted(map(str, self.fields.items())))
+        self.key = (stat.st_size, stat.st_mtime_ns, *sorted(map(str, self.fields.items())))
         self._call(lambda: None)  # loads it now: a bad file is a clear error before any work
         self.info: dict[str, Any] = self.worker.loaded[self.slot][1]
 

@@ -114,27 +114,19 @@ class AskingTurn:
 def asking_turn(note: Note, tag: str, *, last: bool) -> AskingTurn | None:
     """The chat turn that asks overlay: the last user turn tagged `#tag`, or with `last`, the note's last turn when
     it is a user's with no reply after it. None when the note is not a chat or nothing asks."""
-    lines = note.body.split("\n")
-    turns = _turns(mask_code(note.body).split("\n"))
-    if {role for _, role, _ in turns} != {"user", "agent"}:
-        return None
-    spans = [(start, turns[i + 1][0] if i + 1 < len(turns) else len(lines), role)
-             for i, (start, role, _) in enumerate(turns)]
+    spoken = turns(note)
     marker = re.compile(rf"(?<![\w/#])#{re.escape(tag)}(?![\w/-])", re.IGNORECASE)
-    chosen = None
-    for i, (start, end, role) in enumerate(spans):
-        if role == "user" and marker.search("\n".join(lines[start:end])):
-            chosen = i
-    if chosen is None and last and spans[-1][2] == "user":
-        chosen = len(spans) - 1
+    chosen = next((i for i in range(len(spoken) - 1, -1, -1)
+                   if spoken[i].role == "user" and marker.search(spoken[i].text)), None)
+    if chosen is None and last and spoken and spoken[-1].role == "user":
+        chosen = len(spoken) - 1
     if chosen is None:
         return None
-    start, end, _ = spans[chosen]
-    filled = [j for j in range(start, end) if lines[j].strip()]
-    history = tuple(("user" if role == "user" else "assistant", _turn_text(lines, s, e))
-                    for s, e, role in spans[:chosen])
-    text = marker.sub("", _turn_text(lines, start, end)).strip()
-    return AskingTurn(text, note.body_line + filled[-1], note.body_line + end - 1, history)
+    turn, lines = spoken[chosen], note.body.split("\n")
+    filled = [j for j in range(turn.start, turn.end) if lines[j].strip()]
+    history = tuple((t.role, t.text) for t in spoken[:chosen])
+    return AskingTurn(marker.sub("", turn.text).strip(), note.body_line + filled[-1], note.body_line + turn.end - 1,
+                      history)
 
 
 def _turn_text(lines: list[str], start: int, end: int) -> str:
@@ -151,6 +143,8 @@ class Turn:
     role: str  # "user" | "assistant"
     text: str  # markers, the speaker line and exporter comments removed
     date: str  # YYYY-MM-DD of the turn (or the note's), "" when unknown
+    start: int = 0  # 0-based body lines it spans: [start, end)
+    end: int = 0
 
 
 def turns(note: Note) -> list[Turn]:
@@ -163,5 +157,6 @@ def turns(note: Note) -> list[Turn]:
     out = []
     for i, (start, role, (date, _)) in enumerate(found):
         end = found[i + 1][0] if i + 1 < len(found) else len(lines)
-        out.append(Turn("user" if role == "user" else "assistant", _turn_text(lines, start, end), date or day))
+        out.append(Turn("user" if role == "user" else "assistant", _turn_text(lines, start, end), date or day,
+                        start, end))
     return out

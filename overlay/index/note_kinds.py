@@ -42,12 +42,6 @@ def flags(note: Note, settings: Settings) -> tuple[str, ...]:
     return ((ASKS,) if asking(note, settings) is not None else ()) + ((INLINE,) if note.inline_answers else ())
 
 
-def question_text(note: Note, settings: Settings) -> str | None:
-    """The note's question when it asks and is not answered yet."""
-    ask = asking(note, settings)
-    return None if ask is None else ask.text
-
-
 def asking(note: Note, settings: Settings) -> Ask | None:
     """The note's question when it asks — `overlay: ask`, the ask tag, an ask callout, or a turn of an exported
     chat (`chat_asks`) — and is not answered yet (marked `overlay: answered`, or an inline answer under it)."""

@@ -226,7 +226,7 @@ class Watcher:
                          title=question.title or None, run_id=run_id, history=question.history)
             if question.inline:  # into the asking note, under the block that asks; nothing to mark
                 place = inline.Place(path, question.checksum, question.anchor or 0)
-                record, body = inline.block(result.draft, retriever.graph.resolver, place, run_id=run_id,
+                record, body = inline.block(result.draft, retriever.graph.resolver, path, run_id=run_id,
                                             created=datetime.now().astimezone())
                 inline.write(self.settings, place, record, body)
                 result.note_path = path
