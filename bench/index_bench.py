@@ -3,8 +3,10 @@
     .venv/bin/python bench/index_bench.py --notes 10000
 
 Prints full-index time and notes/s, the ratio of full-index time to a bare `embed_documents` of the same texts by
-the same model in the same run — every chunk and every note document (the note-level vectors), i.e. all an index
-embeds — so the ratio is the cost of everything that is not embedding; no-change and one-edit re-index
+the same models in the same run — every chunk and every note document (the note-level vectors), and the English
+chunks again by the English model (`latin_model`, overlay.index.latin), i.e. all an index embeds — so the ratio is
+the cost of everything that is not embedding; the English model's share of the encode time is printed beside it
+(`--set latin_model=none` measures without it); no-change and one-edit re-index
 times (in-process like the watcher, and as a fresh `overlay index` process), search p50/p95 and peak RSS.
 """
 
@@ -28,7 +30,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from bench.synth import EN, RU, make_vault
 from graph import LinkGraph
-from overlay.index import note_docs
+from overlay.index import latin, note_docs
 from overlay.index.bm25 import SparseIndex
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.chunking import chunk_note
@@ -36,7 +38,7 @@ from overlay.index.embedding import make_embedder
 from overlay.index.indexer import Indexer
 from overlay.search.reader import fusion_options
 from overlay.search.retrieval import Retriever
-from overlay.settings import load_settings
+from overlay.settings import load_settings, parse_assignments
 from vault_sync import read_note
 
 TARGETS = {"index_encode_ratio": 1.25, "nochange_s": 3.0, "one_edit_s": 1.0, "search_dense_p50_ms": 50.0,
@@ -61,11 +63,12 @@ def main() -> None:
     ap.add_argument("--notes", type=int, default=2000)
     ap.add_argument("--queries", type=int, default=50)
     ap.add_argument("--dir", type=Path, default=None, help="work folder (default: a temp dir)")
+    ap.add_argument("--set", dest="assignments", action="append", default=[], metavar="NAME=VALUE")
     args = ap.parse_args()
     work = args.dir or Path(tempfile.mkdtemp(prefix="overlay-bench-"))
     vault = work / "vault"
     paths, gen_s = timed(lambda: make_vault(vault, args.notes))
-    settings = load_settings(vault)
+    settings = load_settings(vault, **parse_assignments(tuple(args.assignments)))
     print(f"vault: {len(paths)} notes in {vault} (generated in {gen_s:.1f}s)", flush=True)
 
     notes = [read_note(vault, p)[0] for p in paths]
@@ -73,9 +76,16 @@ def main() -> None:
                                                         overlap=settings.chunk_overlap)]
     docs = [note_docs.own_text(n) for n in notes]
     baseline = make_embedder(settings)
-    _, encode_s = timed(lambda: baseline.embed_documents(texts + docs))
-    print(f"bare encode: {len(texts)} chunks + {len(docs)} note documents in {encode_s:.1f}s "
-          f"({(len(texts) + len(docs)) / encode_s:.0f} texts/s)", flush=True)
+    _, main_s = timed(lambda: baseline.embed_documents(texts + docs))
+    print(f"bare encode: {len(texts)} chunks + {len(docs)} note documents in {main_s:.1f}s "
+          f"({(len(texts) + len(docs)) / main_s:.0f} texts/s)", flush=True)
+    english, english_s = [t for t in texts if latin.is_latin(t)], 0.0
+    pair, _ = latin.open_latin(settings, baseline.name, lambda *_: None)  # type: ignore[arg-type,return-value]
+    if pair is not None:
+        _, english_s = timed(lambda: pair.embedder.embed_documents(english))
+        print(f"bare encode, English model: {len(english)} English chunks in {english_s:.1f}s "
+              f"({len(english) / max(english_s, 1e-9):.0f} texts/s)", flush=True)
+    encode_s = main_s + english_s
 
     indexer = Indexer(settings)
     report, index_s = timed(indexer.run)
@@ -97,7 +107,8 @@ def main() -> None:
     rows = ChunkStore(settings.chunks_path)
     sparse, bm25_rebuild_s = timed(lambda: SparseIndex.current(rows, settings.bm25_path))  # stale after the edits
     retriever = Retriever(embedder=indexer.embedder, store=indexer.store, texts=rows, sparse=sparse,
-                          graph=LinkGraph.load(settings.graph_path), **fusion_options(settings))
+                          graph=LinkGraph.load(settings.graph_path), **fusion_options(settings),
+                          latin=lambda: indexer.latin)
     latency = {}
     for mode in ("dense", "hybrid"):
         retriever.search("warm up", 10, mode=mode)
@@ -113,6 +124,7 @@ def main() -> None:
         "notes": len(paths), "chunks": len(texts),
         "full_index_s": round(index_s, 2), "notes_per_s": round(len(paths) / index_s, 1),
         "bare_encode_s": round(encode_s, 2), "index_encode_ratio": round(index_s / encode_s, 3),
+        "english_chunks": len(english) if pair is not None else 0, "english_encode_s": round(english_s, 2),
         "nochange_s": round(nochange_s, 3), "nochange_cli_s": round(nochange_cli_s, 3),
         "first_edit_s": round(first_edit_s, 3), "one_edit_s": round(one_edit_s, 3),
         "one_edit_cli_s": round(one_edit_cli_s, 3),

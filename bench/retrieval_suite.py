@@ -48,7 +48,7 @@ SETS = {  # name -> (vault, questions)
 SAVED = ROOT / "bench" / "results" / "retrieval_suite.json"
 CACHE = ROOT / "bench" / "out" / "suite"
 # Settings that change what the index holds (the rest only change ranking and need no new index).
-INDEX_SETTINGS = ("embedding_model", "chunk_tokens", "chunk_overlap", "max_file_bytes", "ignore")
+INDEX_SETTINGS = ("embedding_model", "latin_model", "chunk_tokens", "chunk_overlap", "max_file_bytes", "ignore")
 KINDS = ("lookup", "paraphrase", "multi-hop", "link", "cross-lingual")
 MAX_LOSS = 0.02
 

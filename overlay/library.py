@@ -48,6 +48,7 @@ def status(settings: Settings) -> dict[str, Any]:
             "unresolved_links": graph_stats.get("unresolved_links", 0),
             "skipped": manifest.skipped(),
             "embedding_model": manifest.meta("embedding_model") or embedder_name(settings),
+            "english_model": manifest.meta("latin_filled"),  # beside it for English text (overlay.index.latin), or None
             "last_index": manifest.meta("last_index"),
             "state_dir": str(settings.state_dir),
             "watcher": read_health(settings),

@@ -29,6 +29,9 @@ class Settings:
     embedding_window: int = 0  # a GGUF embedder reads at most this many tokens of a text; 0 = its trained context
     embedding_query_prefix: str = "auto"  # put before each query: "auto" (by model: e5, Qwen3-Embedding, nomic), "none"
     embedding_doc_prefix: str = "auto"  # ... before each indexed text
+    latin_model: str = "auto"  # English (Latin-script) chunks embedded again by an English model, searched for
+    # English questions: "auto" (MiniLM beside the default USE model, off with any other), "none", "minilm", or a
+    # sentence-transformers folder
     # ---- the reranker (off unless configured) ----
     rerank_model: str | None = None  # a reranking .gguf (bge-reranker-v2-m3, Qwen3-Reranker), a sentence-transformers
     # CrossEncoder folder, or with rerank_url the model name that server knows

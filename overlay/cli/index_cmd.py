@@ -63,8 +63,9 @@ def status_command(settings: Settings, as_json: bool) -> None:
         emit_json(data)
         return
     table = Table(show_header=False, box=None)
-    for key in ("vault", "notes", "chunks", "links", "unresolved_links", "embedding_model", "state_dir"):
-        table.add_row(key, str(data[key]))
+    for key in ("vault", "notes", "chunks", "links", "unresolved_links", "embedding_model", "english_model",
+                "state_dir"):
+        table.add_row(key, str(data[key] or "none"))
     last = data.get("last_index") or {}
     table.add_row("last_index", f"{last.get('seconds', '?')}s" if last else "never")
     table.add_row("skipped", str(len(data["skipped"])))

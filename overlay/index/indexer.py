@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from graph import GraphFileError, LinkGraph
-from overlay.index import note_docs, note_kinds, store_sync
+from overlay.index import latin, note_docs, note_kinds, store_sync
 from overlay.index.bm25 import SparseIndex
 from overlay.index.chroma_store import ChromaStore
 from overlay.index.chunk_store import ChunkStore
@@ -63,6 +63,7 @@ class IndexReport:
     embedded: int = 0
     reused: int = 0
     note_vectors: int = 0  # note-level vectors embedded (a note's, or a neighbour's, document changed)
+    latin_vectors: int = 0  # English chunks embedded by the English model (overlay.index.latin)
     skipped: list[dict[str, str]] = field(default_factory=list)
     warnings: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
@@ -79,12 +80,15 @@ class Indexer:
 
     def __init__(self, settings: Settings, *, embedder: Embedder | None = None,
                  store_factory: Callable[[Settings, str, int], VectorStore] = ChromaStore,
+                 latin_factory: Callable[[Settings, str], tuple[latin.Latin | None, str]] | None = None,
                  lock_held: bool = False) -> None:
         self.settings = settings
         self.lock_held = lock_held  # the caller (the watcher) holds the writer lock for its whole life
         self._embedder = embedder
         self._store_factory = store_factory
         self._store: VectorStore | None = None
+        self._latin_factory = latin_factory or (lambda s, main: latin.open_latin(s, main, ChromaStore))
+        self._latin: tuple[latin.Latin | None, str] | None = None
         self.graph: LinkGraph | None = None
         self.graph_stamp: tuple[int, int] | None = None
 
@@ -102,6 +106,22 @@ class Indexer:
         if self._store is None:
             self._store = self._store_factory(self.settings, self.embedder.name, self.embedder.dim)
         return self._store
+
+    @property
+    def latin(self) -> latin.Latin | None:
+        """The English model beside the main one and its collection (None when off); loaded on first need."""
+        return self._latin_pair()[0]
+
+    def latin_name(self) -> str | None:
+        """The collection name of the English model, known without loading it."""
+        model = latin.model_for(self.settings, self.embedder_name_hint())
+        return None if model is None else latin.collection_model(model)
+
+    def _latin_pair(self) -> tuple[latin.Latin | None, str]:
+        if self._latin is None:
+            off = latin.model_for(self.settings, self.embedder.name) is None
+            self._latin = (None, "") if off else self._latin_factory(self.settings, self.embedder.name)
+        return self._latin
 
     def run(self, progress: Progress | None = None) -> IndexReport:
         lock = contextlib.nullcontext() if self.lock_held else writer_lock(self.settings.lock_path, "index")
@@ -261,6 +281,29 @@ class _Run:
         if changed_notes >= BM25_EAGER_NOTES or SparseIndex.built_for_of(self.s.bm25_path) is None:
             SparseIndex.build(self.texts, self.s.bm25_path)
 
+    # ---- vectors derived from the chunk texts: note vectors, the English model's ------------------------------
+    def _derived_due(self) -> bool:
+        """A refresh of the derived vectors did not finish, or the English model is another than last time."""
+        return bool(self.manifest.meta("derived_pending")) or self.manifest.meta("latin_model") != self.ix.latin_name()
+
+    def _refresh_derived(self) -> None:
+        """Note vectors and English-model vectors for the notes this run touched — for every note when a previous
+        refresh was cut short or the English model changed (marked in the manifest first, so a kill in between is
+        caught up by the next run)."""
+        everything = self._derived_due()
+        self.manifest.commit([], [], {"derived_pending": True})
+        paths = self.doc_paths | (self.texts.note_paths() if everything else set())
+        self.report.note_vectors = note_docs.refresh(paths, self.texts, self.ix.store, self.ix.embedder)
+        pair, warning = self.ix._latin_pair()
+        if warning:
+            self.report.warnings.append({"path": str(self.s.state_dir / "config.toml"), "reason": warning})
+        if pair is not None:
+            self.report.latin_vectors = latin.refresh(paths, self.texts, pair, everything=everything)
+        # latin_model: the one asked for (a package that is missing is reported on that run and by doctor, not
+        # retried by every run); latin_filled: the one whose collection is complete, which search opens.
+        self.manifest.commit([], [], {"derived_pending": False, "latin_model": self.ix.latin_name(),
+                                      "latin_filled": pair and pair.embedder.name})
+
     def _finish(self, cs: ChangeSet, problems: list[tuple[str, str]], attachments_key: str, *,
                 changed: bool) -> IndexReport:
         r = self.report
@@ -274,9 +317,11 @@ class _Run:
                                              "new": r.new, "modified": r.modified, "deleted": r.deleted,
                                              "moved": r.moved}})
             self._build_sparse(r.new + r.modified + r.deleted + r.moved)
-            r.note_vectors = note_docs.refresh(self.doc_paths, self.texts, self.ix.store, self.ix.embedder)
+            self._refresh_derived()
         counts = self.manifest.counts()
         r.notes, r.chunks = counts["notes"], counts["chunks"]
+        if not changed and self._derived_due():
+            self._refresh_derived()
         r.skipped = [*self.manifest.skipped(), *r.skipped, *({"path": p, "reason": why} for p, why in problems)]
         r.warnings += self.manifest.warnings()
         r.seconds = round(time.perf_counter() - self.t0, 3)

@@ -45,8 +45,9 @@ class VectorStore(Protocol):
 
     def all_ids(self) -> set[str]: ...
 
-    def drop_other_models(self) -> list[str]:
-        """Delete the vectors of other embedding models (after a model change has fully migrated)."""
+    def drop_other_models(self, keep: Iterable[str] = ()) -> list[str]:
+        """Delete the vectors of other embedding models (after a model change has fully migrated), except those of
+        the models in `keep`."""
         ...
 
     def query(self, vector: np.ndarray, k: int, *, include_own: bool = False) -> list[Hit]:

@@ -252,7 +252,8 @@ class _Reindex:
             manifest.close()
         if not migrated:
             return
-        dropped = self.ix.store.drop_other_models()
+        latin_name = self.ix.latin_name()
+        dropped = self.ix.store.drop_other_models(keep=[latin_name] if latin_name else [])
         if dropped:
             self.report.repaired["collections_dropped"] += len(dropped)
             self.report.messages.append(f"dropped the collections of earlier embedding models: {', '.join(dropped)}")

@@ -280,7 +280,8 @@ class Watcher:
                                    texts=ChunkStore(self.settings.chunks_path), sparse=None, graph=self.indexer.graph,
                                    **fusion_options(self.settings), reranker=make_reranker(self.settings),
                                    rerank_top=self.settings.rerank_top,
-                                   bm25_path=self.settings.bm25_path, graph_path=self.settings.graph_path)
+                                   bm25_path=self.settings.bm25_path, graph_path=self.settings.graph_path,
+                                   latin=lambda: self.indexer.latin)
             self._warm.use_graph(self.indexer.graph, self.indexer.graph_stamp)
         self._warm.refresh()  # no change since start: the indexer never loaded the graph, so it comes from disk
         return self._warm

@@ -3,17 +3,21 @@ The writer lock is not taken: searches run beside an index run."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from graph import GraphFileError, LinkGraph
 from overlay.errors import NoteNotFound, NotIndexed
+from overlay.index import latin
 from overlay.index.bm25 import SparseIndex
 from overlay.index.chroma_store import ChromaStore
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.embedding import Embedder, make_embedder
+from overlay.index.latin import Latin
 from overlay.search.rerank import make_reranker
 from overlay.search.retrieval import Retriever
 from overlay.settings import Settings
+from vault_sync import Manifest
 
 FUSION_SETTINGS = ("graph_weight", "fusion", "note_evidence", "bm25_coverage", "note_weight", "link_boost",
                    "hub_penalty", "dense_standout")
@@ -39,7 +43,27 @@ def open_retriever(settings: Settings, embedder: Embedder | None = None, *, live
     return Retriever(embedder=embedder, store=ChromaStore(settings, embedder.name, embedder.dim), texts=texts,
                      sparse=SparseIndex.current(texts, settings.bm25_path), graph=graph,
                      **fusion_options(settings), reranker=make_reranker(settings), rerank_top=settings.rerank_top,
-                     bm25_path=settings.bm25_path if live else None, graph_path=settings.graph_path if live else None)
+                     bm25_path=settings.bm25_path if live else None, graph_path=settings.graph_path if live else None,
+                     latin=english_opener(settings, embedder.name))
+
+
+def english_opener(settings: Settings, main_model: str) -> Callable[[], Latin | None] | None:
+    """None when no English model is configured beside `main_model`; else what opens it — once an index run has
+    filled its collection (the manifest records that), so search never creates a collection nor reads a half-filled
+    one, and a long-lived retriever picks it up after the first run that fills it."""
+    model = latin.model_for(settings, main_model)
+    if model is None:
+        return None
+
+    def open_when_filled() -> Latin | None:
+        manifest = Manifest(settings.manifest_path)
+        try:
+            filled = manifest.meta("latin_filled") == latin.collection_model(model)
+        finally:
+            manifest.close()
+        return latin.open_latin(settings, main_model, ChromaStore)[0] if filled else None
+
+    return open_when_filled
 
 
 def note_path(retriever: Retriever, note: str) -> str:

@@ -23,9 +23,11 @@ from overlay.index.chunk_store import ChunkRow, ChunkStore
 from overlay.index.chunking import chunk_body
 from overlay.index.embedding import Embedder
 from overlay.index.indexer import file_stamp
+from overlay.index.latin import Latin, is_latin
 from overlay.index.stems import tokenize
 from overlay.index.vectors import VectorStore
 from overlay.search.rerank import Reranker, blend
+from vault_sync.script import language
 
 MODES = ("hybrid", "dense", "sparse", "graph")
 RRF_K = 60
@@ -35,7 +37,7 @@ BACKLINK = 0.7  # a note that links to a hit is evidence, a little weaker than a
 # Graph expansion joins the hybrid fusion only with a weight > 0 (setting `graph_weight`). On the example vault's
 # 48 questions every weight tried (0.1-1.0) lowered hit@1 or hit@5 against dense+BM25, so it is off by default
 # until it is measured on a large vault; `--mode graph` shows what it finds.
-SOURCE_WEIGHT = {"dense": 1.0, "bm25": 1.0}
+SOURCE_WEIGHT = {"dense": 1.0, "bm25": 1.0, "dense-en": 1.0}
 
 Section = tuple[str, str]  # (path, heading)
 Period = tuple[str, str] | None  # (after, before) as YYYY-MM-DD, either may be "": only text dated within it
@@ -83,7 +85,7 @@ class _Ranked:
     chunk: dict[Section, str] = field(default_factory=dict)
     score: dict[Section, float] = field(default_factory=dict)
     why: dict[Section, str] = field(default_factory=dict)
-    source: str = ""  # "dense" | "bm25" | "graph"
+    source: str = ""  # "dense" | "dense-en" (the English model, overlay.index.latin) | "bm25" | "note" | "graph"
     similarity: dict[Section, float] = field(default_factory=dict)  # cosine to the query, where known
     evidence: dict[Section, float] = field(default_factory=dict)  # a 0..1 trust in each hit (BM25: term coverage)
     weight: float = 1.0  # × the source's weight for this query (BM25: its terms are rare, see _rare_terms)
@@ -104,13 +106,16 @@ class Retriever:
                  note_evidence: float = 0.6, bm25_coverage: float = 1.0, note_weight: float = 0.0,
                  link_boost: float = 0.0, hub_penalty: float = 0.0, dense_standout: float = DENSE_STANDOUT,
                  bm25_path: Path | None = None, graph_path: Path | None = None, reranker: Reranker | None = None,
-                 rerank_top: int = 30) -> None:
+                 rerank_top: int = 30, latin: Callable[[], Latin | None] | None = None) -> None:
+        """`latin`: opens the English model and its collection (overlay.index.latin) on the first English question
+        that needs it (loading it costs seconds; most questions never do)."""
         self.embedder, self.store, self.texts, self.sparse, self.graph = embedder, store, texts, sparse, graph
         self.graph_weight, self.fusion, self.note_evidence = graph_weight, fusion, note_evidence
         self.bm25_coverage, self.note_weight, self.link_boost = bm25_coverage, note_weight, link_boost
         self.hub_penalty, self.dense_standout = hub_penalty, dense_standout
         self.bm25_path, self.graph_path = bm25_path, graph_path
         self.reranker, self.rerank_top = reranker, rerank_top
+        self._latin_opener, self._latin = latin, None
         self.rerank_s = 0.0  # time the reranker took in the last search
         self._graph_stamp = file_stamp(graph_path) if graph_path and graph is not None else None
         self._rows: dict[str, ChunkRow] = {}
@@ -149,6 +154,10 @@ class Retriever:
             hits = self.store.query(vector, n, include_own=include_answers)
             lists.append(self._ranked([(h.id, h.score) for h in hits], keep, "dense"))
             lists[0].weight = _dense_trust([h.score for h in hits], self.dense_standout)
+        if mode == "hybrid" and lists and self._latin_opener is not None and language(query) == "en":
+            english = self._english(query, n, lists[0], keep)
+            if english is not None:
+                lists.append(english)
         if mode in ("hybrid", "sparse") and self.sparse is not None:
             bm25 = self._ranked(self.sparse.search(query, n, include_own=include_answers), keep, "bm25")
             self._weigh_term_coverage(bm25, query)
@@ -220,6 +229,23 @@ class Retriever:
             else:
                 continue
             ranked.add(section, cid, cosine, "note")
+        return ranked
+
+    def _english(self, query: str, n: int, dense: _Ranked, keep: _Filter) -> _Ranked | None:
+        """The English model's list for an English question, weighted by the share of English text in the main
+        model's top 10 (× its own dense trust): an English question about Russian notes leaves it out — and then
+        the model is not even loaded."""
+        top = dense.order[:STANDOUT_AT]
+        share = sum(is_latin(self._rows[dense.chunk[s]].text) for s in top) / len(top) if top else 0.0
+        if share == 0.0:
+            return None
+        if self._latin is None:
+            self._latin = self._latin_opener()  # type: ignore[misc]  # None: not filled yet, asked again next time
+        if self._latin is None:
+            return None
+        hits = self._latin.store.query(self._latin.embedder.embed_query(query), n)
+        ranked = self._ranked([(h.id, h.score) for h in hits], keep, "dense-en")
+        ranked.weight = share * _dense_trust([h.score for h in hits], self.dense_standout)
         return ranked
 
     def _weigh_term_coverage(self, ranked: _Ranked, query: str) -> None:

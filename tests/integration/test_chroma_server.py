@@ -10,6 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from overlay import library
@@ -95,3 +96,21 @@ def test_a_model_change_migrates_and_drops_the_old_collection_only_when_done(tmp
     assert report.reembedded == report.checked["chunks"] > 0
     assert report.repaired["collections_dropped"] == 2  # the old model's chunk and note vectors
     assert all("new-model" in name for name in collections()) and len(collections()) == 2
+
+
+def test_a_model_change_keeps_the_english_models_collection_and_drops_an_older_one(tmp_path: Path) -> None:
+    import chromadb
+
+    from overlay.index.chroma_store import ChromaStore
+
+    vault = tmp_path / "vault"
+    write(vault, "a.md", "text")
+    settings = load_settings(vault)
+    stores = {name: ChromaStore(settings, name, 4) for name in ("st:new", "latin:minilm", "latin:old", "st:old")}
+    for store in stores.values():
+        store.add(["c1"], np.ones((1, 4), dtype=np.float32), [{"path": "a.md", "text_hash": "h"}])
+    dropped = stores["st:new"].drop_other_models(keep=["latin:minilm"])
+    client = chromadb.PersistentClient(path=str(settings.chroma_path))
+    left = sorted(c if isinstance(c, str) else c.name for c in client.list_collections())
+    assert len(dropped) == 2 and all("old" in name for name in dropped)
+    assert len(left) == 2 and any("latin-minilm" in name for name in left) and any("st-new" in name for name in left)

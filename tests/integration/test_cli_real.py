@@ -46,6 +46,7 @@ def test_status_json(indexed: Path) -> None:
     data = json.loads(out)
     assert code == 0
     assert data["embedding_model"] == "use-multilingual-v3"
+    assert data["english_model"] == "latin:minilm"  # "auto": MiniLM beside USE for the vault's English text
     assert data["links"] > 50 and data["unresolved_links"] >= 2 and data["skipped"] == []
     assert data["last_index"]["seconds"] > 0
 
@@ -183,7 +184,7 @@ def test_doctor_reports_every_part(indexed: Path) -> None:
     data = json.loads(out)
     names = [c["name"] for c in data["checks"]]
     assert names == ["python", "answer mode", "llama-cpp-python", "model file", "LoRA adapter", "generation",
-                     "embedding model", "reranker", "state dir", "index", "answers folder"]
+                     "embedding model", "English model", "reranker", "state dir", "index", "answers folder"]
     mode = next(c for c in data["checks"] if c["name"] == "answer mode")
     assert mode["detail"].startswith("extractive") and "model_path" in mode["fix"]
     assert code == 0 and data["ok"], data
@@ -222,3 +223,14 @@ def test_eval_scores_what_search_returns_and_the_top_does_not_depend_on_k(indexe
     assert code == 0 and scored["n"] == len(questions)
     n = len(questions)
     assert (scored["hit@1"], scored["hit@5"]) == (round(hits[1] / n, 4), round(hits[5] / n, 4))
+
+
+def test_an_english_question_on_english_notes_also_asks_the_english_model(indexed: Path) -> None:
+    from overlay import library
+    from overlay.settings import load_settings
+
+    settings = load_settings(indexed)
+    english = library.search(settings, "when does the nightly backup run", k=5)
+    assert english[0].path == "Hardware/Home server.md" and "dense-en" in english[0].why
+    russian = library.search(settings, "сколько нужно спать", k=5)
+    assert russian and all("dense-en" not in hit.why for hit in russian)
