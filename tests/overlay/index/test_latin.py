@@ -53,6 +53,16 @@ def latin_on(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(latin, "model_for", lambda settings, main: "fake")
 
 
+def latin_indexed(vault: Path, monkeypatch: pytest.MonkeyPatch, notes: dict[str, str]) -> LatinIndex:
+    """These notes, indexed once with the fakes' English model on."""
+    latin_on(monkeypatch)
+    for rel, text in notes.items():
+        write(vault, rel, text)
+    ix = LatinIndex(vault)
+    ix.run()
+    return ix
+
+
 def test_only_english_chunks_of_the_users_notes_are_embedded_again(vault: Path, monkeypatch) -> None:
     latin_on(monkeypatch)
     write(vault, "en.md", ENGLISH)
@@ -70,11 +80,8 @@ def test_only_english_chunks_of_the_users_notes_are_embedded_again(vault: Path, 
 
 
 def test_the_collection_follows_edits_moves_and_deletions(vault: Path, monkeypatch) -> None:
-    latin_on(monkeypatch)
-    write(vault, "en.md", ENGLISH)
-    write(vault, "other.md", "# Other\nA second English note about deployment pipelines.")
-    ix = LatinIndex(vault)
-    ix.run()
+    ix = latin_indexed(vault, monkeypatch, {"en.md": ENGLISH,
+                                      "other.md": "# Other\nA second English note about deployment pipelines."})
     write(vault, "en.md", ENGLISH + "\n\n# Latency\nThe p99 latency budget is 80 ms.")
     report = ix.run()
     assert report.latin_vectors == 1 and ix.english_paths() == {"en.md": 2, "other.md": 1}
@@ -160,11 +167,7 @@ def _retriever(ix: LatinIndex, opened: list[int]) -> Retriever:
 
 
 def test_an_english_question_on_english_notes_also_asks_the_english_model(vault: Path, monkeypatch) -> None:
-    latin_on(monkeypatch)
-    write(vault, "en.md", ENGLISH)
-    write(vault, "ru.md", RUSSIAN)
-    ix = LatinIndex(vault)
-    ix.run()
+    ix = latin_indexed(vault, monkeypatch, {"en.md": ENGLISH, "ru.md": RUSSIAN})
     opened: list[int] = []
     retriever = _retriever(ix, opened)
     results = retriever.search("fitness function coupling", 5)
@@ -178,11 +181,7 @@ def test_an_english_question_on_english_notes_also_asks_the_english_model(vault:
 
 
 def test_an_english_question_about_russian_notes_never_loads_the_english_model(vault: Path, monkeypatch) -> None:
-    latin_on(monkeypatch)
-    write(vault, "ru.md", RUSSIAN)
-    write(vault, "ru2.md", "# Бег\nБегать по утрам три раза в неделю.")
-    ix = LatinIndex(vault)
-    ix.run()
+    ix = latin_indexed(vault, monkeypatch, {"ru.md": RUSSIAN, "ru2.md": "# Бег\nБегать по утрам три раза в неделю."})
     opened: list[int] = []
     results = _retriever(ix, opened).search("how many hours of sleep", 5)
     assert results and opened == []
@@ -241,10 +240,7 @@ def test_a_missing_package_is_reported_once_and_search_goes_on_without_it(vault:
 
 
 def test_a_full_refresh_drops_vectors_of_chunks_no_longer_indexed(vault: Path, monkeypatch) -> None:
-    latin_on(monkeypatch)
-    write(vault, "en.md", ENGLISH)
-    ix = LatinIndex(vault)
-    ix.run()
+    ix = latin_indexed(vault, monkeypatch, {"en.md": ENGLISH})
     ix.english_store.add(["left-by-a-killed-run"], np.ones((1, 64), np.float32),
                          [{"path": "gone.md", "text_hash": "h"}])
     texts = ChunkStore(ix.settings.chunks_path)
