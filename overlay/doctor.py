@@ -182,7 +182,7 @@ def _english_model(settings: Settings) -> Check:
                                                       "= \"none\"")
     started = time.perf_counter()
     pair.embedder.embed_query("check")
-    return Check("English model", True, f"{pair.embedder.name} (dim {pair.embedder.dim}, one query in "
+    return Check("English model", True, f"{pair.embedder.name} (dim {pair.embedder.dim}, loaded and one query in "
                                         f"{(time.perf_counter() - started) * 1000:.0f} ms): English chunks are "
                                         "embedded again by it and searched for English questions")
 

@@ -27,7 +27,8 @@ def index_command(settings: Settings, as_json: bool) -> None:
         return
     out.print(f"[bold]{data['notes']}[/] notes, {data['chunks']} chunks in {data['seconds']:.1f}s — "
               f"new {data['new']}, modified {data['modified']}, moved {data['moved']}, deleted {data['deleted']}, "
-              f"unchanged {data['unchanged']}; embedded {data['embedded']}, reused {data['reused']}")
+              f"unchanged {data['unchanged']}; embedded {data['embedded']}, reused {data['reused']}"
+              + (f", English model {data['latin_vectors']}" if data["latin_vectors"] else ""))
     problems("skipped", data["skipped"])
     problems("warnings", data["warnings"])
 
