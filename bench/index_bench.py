@@ -80,9 +80,9 @@ def main() -> None:
     print(f"bare encode: {len(texts)} chunks + {len(docs)} note documents in {main_s:.1f}s "
           f"({(len(texts) + len(docs)) / main_s:.0f} texts/s)", flush=True)
     english, english_s = [t for t in texts if latin.is_latin(t)], 0.0
-    pair, _ = latin.open_latin(settings, baseline.name, lambda *_: None)  # type: ignore[arg-type,return-value]
-    if pair is not None:
-        _, english_s = timed(lambda: pair.embedder.embed_documents(english))
+    english_model, _ = latin.english_embedder(settings, baseline.name)
+    if english_model is not None:
+        _, english_s = timed(lambda: english_model.embed_documents(english))
         print(f"bare encode, English model: {len(english)} English chunks in {english_s:.1f}s "
               f"({len(english) / max(english_s, 1e-9):.0f} texts/s)", flush=True)
     encode_s = main_s + english_s
@@ -124,7 +124,7 @@ def main() -> None:
         "notes": len(paths), "chunks": len(texts),
         "full_index_s": round(index_s, 2), "notes_per_s": round(len(paths) / index_s, 1),
         "bare_encode_s": round(encode_s, 2), "index_encode_ratio": round(index_s / encode_s, 3),
-        "english_chunks": len(english) if pair is not None else 0, "english_encode_s": round(english_s, 2),
+        "english_chunks": len(english) if english_model is not None else 0, "english_encode_s": round(english_s, 2),
         "nochange_s": round(nochange_s, 3), "nochange_cli_s": round(nochange_cli_s, 3),
         "first_edit_s": round(first_edit_s, 3), "one_edit_s": round(one_edit_s, 3),
         "one_edit_cli_s": round(one_edit_cli_s, 3),

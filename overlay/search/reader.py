@@ -51,14 +51,14 @@ def english_opener(settings: Settings, main_model: str) -> Callable[[], Latin | 
     """None when no English model is configured beside `main_model`; else what opens it — once an index run has
     filled its collection (the manifest records that), so search never creates a collection nor reads a half-filled
     one, and a long-lived retriever picks it up after the first run that fills it."""
-    model = latin.model_for(settings, main_model)
-    if model is None:
+    collection = latin.collection_for(settings, main_model)
+    if collection is None:
         return None
 
     def open_when_filled() -> Latin | None:
         manifest = Manifest(settings.manifest_path)
         try:
-            filled = manifest.meta("latin_filled") == latin.collection_model(model)
+            filled = manifest.meta("latin_filled") == collection
         finally:
             manifest.close()
         return latin.open_latin(settings, main_model, ChromaStore)[0] if filled else None
