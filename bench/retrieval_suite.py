@@ -33,9 +33,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from overlay import library
+from overlay.index.indexer import index_version
 from overlay.search.evaluation import evaluate_search, load_questions
 from overlay.settings import Settings, load_settings, parse_assignments
-from vault_sync.parser import PARSER_VERSION
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_VAULTS = Path(os.environ.get("OVERLAY_DEV_VAULTS", ROOT.parent / "shared" / "dev-vaults"))
@@ -58,7 +58,7 @@ def settings_for(name: str, overrides: dict[str, str], fresh: bool, attempt: int
     folder cannot be deleted and built again in the same run)."""
     vault, _ = SETS[name]
     settings = load_settings(vault, **overrides)
-    key = json.dumps([PARSER_VERSION, *(str(getattr(settings, f)) for f in INDEX_SETTINGS)])
+    key = json.dumps([index_version(settings), *(str(getattr(settings, f)) for f in INDEX_SETTINGS)])
     state = CACHE / (f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}" + (f"-{attempt}" if attempt else ""))
     if fresh and state.exists():
         shutil.rmtree(state)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from overlay.index.chunking import Chunk
-from overlay.index.stems import tokenize
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks (
@@ -76,7 +75,7 @@ class ChunkStore:
                 "INSERT OR REPLACE INTO chunks (id, path, heading, heading_path, ordinal, line, text, terms, answer, "
                 "link_share, date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(c.id, c.path, c.heading, " > ".join(c.heading_path), c.ordinal, c.line, c.text,
-                  " ".join(tokenize(c.text)), int(c.path in answers), c.link_share, c.date) for c in chunks])
+                  " ".join(c.terms()), int(c.path in answers), c.link_share, c.date) for c in chunks])
 
     def generation(self) -> int:
         """Bumped by every write, in the same transaction: derived indexes (BM25) compare it to know if stale."""

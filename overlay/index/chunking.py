@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from overlay.index import chats
+from overlay.index.stems import tokenize
 from vault_sync import Note
 from vault_sync.markdown import BLOCK_ID, CALLOUT, HEADING, WIKILINK, mask_code
 
@@ -19,8 +20,16 @@ _ATTACHMENT = re.compile(r"\.(png|jpe?g|gif|svg|webp|bmp|pdf|mp3|mp4|webm|wav|og
 CHARS_PER_TOKEN = 2.5  # cheap pre-check; the splitter counts real tokens
 PROPERTY_CHARS, PROPERTIES_CHARS = 200, 500
 HUB_MIN_LINES = 3
+NAME_WEIGHT = 2  # see Chunk.terms
 _NOT_FACTS = {"title", "aliases", "alias", "tags", "tag", "cssclasses", "cssclass", "publish", "permalink",
               "type", "fingerprint", "built_from", "run_id", "sources", "question", "asked_from", "superseded_by"}
+# Bookkeeping a plugin or template writes, not facts a user keeps: when the file was created or touched (Templater,
+# Linter, Digital Garden's `modified_at`), where a publisher puts it (`dg-path`). On a short note (a quote card) such
+# a line was a third of the text that was embedded and stemmed.
+_BOOKKEEPING_KEY = re.compile(r"^(?:dg[-_].*|.*_at|(?:date[ _-]?)?(?:created|modified|updated)(?:[ _-]?(?:at|on|date))?"
+                              r"|last[ _-]?modified|mtime|ctime)$", re.I)
+_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d")
+_PATH = re.compile(r"^\.{0,2}/\S*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +45,13 @@ class Chunk:
     line: int  # file line where the section starts
     link_share: float = 0.0  # share of the section's lines that carry a link (hubs, lists of links)
     date: str = ""  # YYYY-MM-DD: the chat exchange's, else the note's date; "" when unknown
+    names: str = ""  # the note's title and aliases, as the breadcrumb shows them: a BM25 field of their own
+
+    def terms(self) -> list[str]:
+        """BM25 stems: the text's, and the note's names once more (a title field weighted ×2, as a search engine
+        weighs titles). Measured on the dev sets (hit@1): example 0.812 → 0.833, ru-vault 0.820 → 0.832, npm docs and
+        openbox unchanged; ×3 and ×5 the same, ×10 moved npm +1.8 and example back to 0.812."""
+        return tokenize(self.text) + tokenize(self.names) * (NAME_WEIGHT - 1)
 
 
 EXCHANGE = "💬 "  # marks a chat exchange's label where a heading would be: it names a place, not a heading
@@ -113,7 +129,8 @@ def chunk_note(note: Note, *, max_tokens: int = 384, overlap: int = 48) -> list[
     seen: dict[str, int] = {}
     facts = properties_line(note)
     for heading_path, line, body, share, date in parts:
-        crumb = " > ".join(_breadcrumb(note, heading_path))
+        trail = _breadcrumb(note, heading_path)
+        crumb = " > ".join(trail)
         if facts and not chunks:  # the note's own properties travel with its first chunk, searchable like text
             crumb += "\n" + facts
         for piece in _split(body, max_tokens, overlap) if body else [""]:
@@ -124,7 +141,7 @@ def chunk_note(note: Note, *, max_tokens: int = 384, overlap: int = 48) -> list[
             key = f"{note.path}\x00{text_hash}\x00{n}".encode("utf-8", "surrogatepass")
             chunks.append(Chunk(hashlib.sha1(key).hexdigest()[:24], note.path, note.title,
                                 heading_path[-1] if heading_path else "", heading_path, text, text_hash,
-                                len(chunks), line, share, date))
+                                len(chunks), line, share, date, trail[0]))
     return chunks
 
 
@@ -150,14 +167,20 @@ def properties_line(note: Note) -> str:
     elsewhere already; a value that is a [[link]] is a typed relation in the graph; overlay's own keys are noise."""
     parts = []
     for key, value in note.frontmatter.items():
-        if key.lower() in _NOT_FACTS or key.lower().startswith("overlay"):
+        if key.lower() in _NOT_FACTS or key.lower().startswith("overlay") or _BOOKKEEPING_KEY.match(key):
             continue
         values = value if isinstance(value, list) else [value]
         shown = [str(v) for v in values if isinstance(v, str | int | float) and not isinstance(v, bool)
-                 and str(v).strip() and not WIKILINK.search(str(v))]
+                 and str(v).strip() and not WIKILINK.search(str(v)) and not _machine_value(str(v))]
         if shown:
             parts.append(f"{key}: {', '.join(shown)}"[:PROPERTY_CHARS])
     return "; ".join(parts)[:PROPERTIES_CHARS]
+
+
+def _machine_value(value: str) -> bool:
+    """A timestamp (a date with a time of day) or a bare path: written by a tool, read by none."""
+    value = value.strip()
+    return bool(_TIMESTAMP.match(value) or _PATH.match(value))
 
 
 def chunk_body(text: str) -> str:

@@ -48,7 +48,7 @@ BM25_EAGER_NOTES = 50
 # 3: a note's frontmatter properties in its first chunk.
 # 4: note-level vectors (overlay.index.note_docs).
 # 5: a note's document is its names and its opening (no link titles).
-INDEX_FORMAT = 5  # (+ chats per exchange, dates, hub shares: one re-read serves all of them)
+INDEX_FORMAT = 6  # (6: no bookkeeping properties, names ×2 in BM25; 5: chats per exchange, dates, hub shares)
 
 
 @dataclass

@@ -70,6 +70,23 @@ def test_properties_are_searchable_in_the_first_chunk() -> None:
     assert "price" not in chunks[-1].text or len(chunks) == 1
 
 
+def test_bookkeeping_properties_are_not_indexed() -> None:
+    """Timestamps and paths a plugin writes (Linter, Templater, Digital Garden) are not facts: on a short note they
+    were a third of what was embedded. A plain date and a URL stay: a user may ask for them."""
+    text = ("---\ndate: 2021-09-22T09:41:00+03:00\nmodified_at: 2022-06-18T15:29:22+03:00\ncreated: 2021-09-22\n"
+            "dg-path: /quotes/1.md\nday: 2024-09-30\nposted: https://t.me/x/650\nrating: 4\nfile: /tmp/a b\n---\n"
+            "1. Сила в правде\n")
+    first = chunk_note(parse_note(text, "quotes/1.md"))[0].text
+    assert "day: 2024-09-30; posted: https://t.me/x/650; rating: 4; file: /tmp/a b" in first
+    assert not any(word in first for word in ("09:41", "modified_at", "created", "dg-path"))
+
+
+def test_a_notes_names_count_twice_in_bm25() -> None:
+    note = parse_note("---\naliases: [Карта]\n---\n# Память\n96 ГБ памяти\n", "Видеокарта.md")
+    terms = chunk_note(note)[0].terms()
+    assert terms.count("видеокарт") == terms.count("карт") == 2 and terms.count("памя") == 1  # a heading: once
+
+
 def test_note_vectors_follow_changes_to_a_note_alone(vault: Path, fake_index) -> None:
     write(vault, "Хаб.md", "# Хаб\n- [[Сон]]\n- [[Бег]]\n")
     write(vault, "Сон.md", "# Сон\nвосемь часов\n")
