@@ -47,8 +47,9 @@ BM25_EAGER_NOTES = 50
 # 2: manifest flags (notes that ask, the overlay's own notes), own notes stored apart from the user's.
 # 3: a note's frontmatter properties in its first chunk.
 # 4: note-level vectors (overlay.index.note_docs).
-# 5: a note's document is its names and its opening (no link titles).
-INDEX_FORMAT = 6  # (6: no bookkeeping properties, names ×2 in BM25; 5: chats per exchange, dates, hub shares)
+# 5: a note's document is its names and its opening (no link titles); chats per exchange, dates, hub shares.
+# 6: no bookkeeping properties (timestamps, paths, `modified_at`) in the first chunk; a note's names ×2 in BM25.
+INDEX_FORMAT = 6
 
 
 @dataclass
