@@ -26,8 +26,9 @@ _NOT_FACTS = {"title", "aliases", "alias", "tags", "tag", "cssclasses", "cssclas
 # Bookkeeping a plugin or template writes, not facts a user keeps: when the file was created or touched (Templater,
 # Linter, Digital Garden's `modified_at`), where a publisher puts it (`dg-path`). On a short note (a quote card) such
 # a line was a third of the text that was embedded and stemmed.
-_BOOKKEEPING_KEY = re.compile(r"^(?:dg[-_].*|.*_at|(?:date[ _-]?)?(?:created|modified|updated)(?:[ _-]?(?:at|on|date))?"
-                              r"|last[ _-]?modified|mtime|ctime)$", re.I)
+_BOOKKEEPING_KEY = re.compile(r"^(?:dg[-_].*|(?:date[ _-]?)?(?:created|modified|updated|edited|changed)"
+                              r"(?:[ _-]?(?:at|on|date|time))?|last[ _-]?(?:modified|updated|edited)|mtime|ctime)$",
+                              re.I)
 _TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d")
 _PATH = re.compile(r"^\.{0,2}/\S*$")
 
