@@ -110,11 +110,14 @@ def main() -> None:
     queries = [" ".join(rng.choice(RU if i % 2 else EN) for _ in range(5)) for i in range(args.queries)]
     rows = ChunkStore(settings.chunks_path)
     sparse, bm25_rebuild_s = timed(lambda: SparseIndex.current(rows, settings.bm25_path))  # stale after the edits
-    retriever = Retriever(embedder=indexer.embedder, store=indexer.store, texts=rows, sparse=sparse,
-                          graph=LinkGraph.load(settings.graph_path), **fusion_options(settings),
-                          latin=lambda: indexer.latin)
-    without_english = Retriever(embedder=indexer.embedder, store=indexer.store, texts=rows, sparse=sparse,
-                                graph=retriever.graph, **fusion_options(settings))  # the baseline, same process
+    graph = LinkGraph.load(settings.graph_path)
+
+    def searcher(latin) -> Retriever:
+        return Retriever(embedder=indexer.embedder, store=indexer.store, texts=rows, sparse=sparse, graph=graph,
+                         **fusion_options(settings), latin=latin)
+
+    retriever = searcher(lambda: indexer.latin)
+    without_english = searcher(None)  # the baseline, in the same process
     arms = {"dense": (retriever, "dense"), "hybrid": (retriever, "hybrid"),
             "hybrid_no_english": (without_english, "hybrid")}
     latency: dict[str, list[float]] = {arm: [] for arm in arms}
