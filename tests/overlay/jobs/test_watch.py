@@ -301,13 +301,17 @@ def test_nightly_reindex_runs_inside_the_watcher(vault: Path) -> None:
 
     write(vault, "Сон.md", "# Сон\nВосемь часов сна. [[Нигде]]\n")
     with Running(vault) as run:
-        run.watcher.nightly = "03:30"
-        run.watcher.next_nightly = time.time() - 1  # as if 03:30 had just come
+        # The nightly time is the minute that just passed, whatever the clock says (a fixed "03:30"
+        # made this test fail when it ran between 02:30 and 03:30), so the next run is a day away.
+        run.watcher.nightly = time.strftime("%H:%M", time.localtime(time.time() - 60))
+        run.watcher.next_nightly = time.time() - 1  # as if that minute had just come
         wait_for(lambda: (vault / "Overlay" / "Vault audit.md").is_file(), "the audit note")
         wait_for(lambda: run.watcher.health.last_batch.get("why") == "nightly reindex", "the nightly run")
-        assert run.watcher.next_nightly > time.time() + 3600
+        assert run.watcher.next_nightly > time.time() + 20 * 3600
     due = next_time("03:30", after=time.mktime((2026, 11, 23, 4, 0, 0, 0, 0, -1)))
     assert time.localtime(due)[:5] == (2026, 11, 24, 3, 30)
+    due = next_time("03:30", after=time.mktime((2026, 11, 23, 3, 3, 0, 0, 0, -1)))
+    assert time.localtime(due)[:5] == (2026, 11, 23, 3, 30)
 
 
 def test_an_asking_note_that_cannot_be_marked_is_answered_once_and_says_why(vault: Path) -> None:
