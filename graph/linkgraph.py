@@ -33,6 +33,12 @@ def _edge_key(link: Link) -> str:
     return "|".join(str(getattr(link, k) or "") for k in _KEY_FIELDS)
 
 
+def _note_attrs(note: Note) -> dict[str, Any]:
+    links = [{k: v for k in _LINK_FIELDS if (v := getattr(link, k)) is not None} for link in note.links]
+    return {"kind": "note", "title": note.title, "aliases": list(note.aliases), "tags": list(note.tags),
+            "links": links}
+
+
 class GraphFileError(ValueError):
     """graph.json is unreadable or from another version; the caller rebuilds it."""
 
@@ -46,12 +52,17 @@ class LinkGraph:
 
     # ---- updating -------------------------------------------------------------------------------------------
     def apply(self, upserts: Iterable[Note] = (), deletes: Iterable[str] = (),
-              attachments: set[str] | None = None) -> None:
-        """Bring the graph in step with one batch: deleted paths, new/changed notes, the current attachment set."""
+              attachments: set[str] | None = None) -> bool:
+        """Bring the graph in step with one batch: deleted paths, new/changed notes, the current attachment set.
+        Returns whether the graph changed: a note saved with the same title, aliases, tags and links (most edits)
+        changes nothing, and the caller need not write graph.json again."""
         affected: set[str] = set()
+        changed = False
         for path in deletes:
+            changed |= self.g.has_node(path)
             affected |= self._drop_note(path)
-        fresh = list(upserts)
+        fresh = [note for note in upserts if not self._holds(note)]
+        changed |= bool(fresh)
         for note in fresh:
             affected |= self._drop_note(note.path, keep_node=True)
         for note in fresh:
@@ -64,12 +75,19 @@ class LinkGraph:
                 self.resolver.add(path)
             affected |= {link_key(p) for p in self.attachments ^ attachments}
             self.attachments = set(attachments)
+            changed = True
         relink = {src for key in affected for src in self._sources_by_key.get(key, ())}
         relink |= {n.path for n in fresh}
         for source in relink:
             if self.g.has_node(source):
                 self._link(source)
         self._collect_garbage()
+        return changed
+
+    def _holds(self, note: Note) -> bool:
+        """The graph already has this note as it is: same kind, title, aliases, tags and links."""
+        attrs = self.g.nodes.get(note.path)
+        return attrs is not None and attrs == _note_attrs(note)
 
     def _drop_note(self, path: str, keep_node: bool = False) -> set[str]:
         if not self.g.has_node(path) or self.g.nodes[path].get("kind") != "note":
@@ -84,11 +102,10 @@ class LinkGraph:
         return keys
 
     def _add_note(self, note: Note) -> None:
-        links = [{k: v for k in _LINK_FIELDS if (v := getattr(link, k)) is not None} for link in note.links]
-        self.g.add_node(note.path, kind="note", title=note.title, aliases=list(note.aliases),
-                        tags=list(note.tags), links=links)
+        attrs = _note_attrs(note)
+        self.g.add_node(note.path, **attrs)
         self.resolver.add(note.path, note.aliases)
-        for link in links:
+        for link in attrs["links"]:
             self._sources_by_key[link_key(link["target"])].add(note.path)
 
     def _link(self, source: str) -> None:
@@ -132,11 +149,8 @@ class LinkGraph:
             self.g.add_edge(source, target, key=key, count=1, **attrs)
 
     def _collect_garbage(self) -> None:
-        dead = [n for n, a in self.g.nodes(data=True)
-                if a.get("kind") in ("unresolved", "tag") and self.g.in_degree(n) == 0]
-        dead += [n for n, a in self.g.nodes(data=True)
-                 if a.get("kind") == "attachment" and self.g.in_degree(n) == 0]
-        self.g.remove_nodes_from(dead)
+        self.g.remove_nodes_from([n for n, a in self.g.nodes(data=True)
+                                  if a.get("kind") in ("unresolved", "tag", "attachment") and not self.g.pred[n]])
 
     # ---- audit ----------------------------------------------------------------------------------------------
     def stale_sources(self) -> list[str]:
@@ -208,12 +222,18 @@ class LinkGraph:
                 if self.g.nodes[t].get("kind") == "unresolved"]
 
     def stats(self) -> dict[str, int]:
-        kinds = defaultdict(int)
-        for _, a in self.g.nodes(data=True):
-            kinds[a.get("kind", "?")] += 1
-        links = sum(1 for _, t, a in self.g.edges(data=True) if a.get("kind") != "tag")
-        return {"notes": kinds["note"], "links": links, "unresolved_links": len(self.unresolved_edges()),
-                "tags": kinds["tag"], "attachments": kinds["attachment"]}
+        """Counted over the nodes, not the edges (every index run records these; at 10,000 notes a walk over the
+        edges' data cost 0.3 s of a one-note edit): only tag edges end at a tag node and every edge into an
+        unresolved node is an unresolved link, so in-degrees give both edge counts."""
+        kinds: dict[str, int] = defaultdict(int)
+        into: dict[str, int] = defaultdict(int)
+        for node, a in self.g.nodes(data=True):
+            kind = a.get("kind", "?")
+            kinds[kind] += 1
+            if kind in ("tag", "unresolved"):
+                into[kind] += self.g.in_degree(node)
+        return {"notes": kinds["note"], "links": self.g.number_of_edges() - into["tag"],
+                "unresolved_links": into["unresolved"], "tags": kinds["tag"], "attachments": kinds["attachment"]}
 
     # ---- persistence ----------------------------------------------------------------------------------------
     def save(self, path: Path) -> None:

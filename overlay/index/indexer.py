@@ -91,7 +91,8 @@ class Indexer:
         self._latin_factory = latin_factory or (lambda s, main: latin.open_latin(s, main, ChromaStore))
         self._latin: tuple[latin.Latin | None, str] | None = None
         self.graph: LinkGraph | None = None
-        self.graph_stamp: tuple[int, int] | None = None
+        self.graph_stamp: tuple[int, int] | None = None  # graph.json's as of the last load or save
+        self.graph_unsaved = False  # `graph` holds changes graph.json lacks
 
     @property
     def embedder(self) -> Embedder:
@@ -178,17 +179,21 @@ class _Run:
 
     # ---- graph ----------------------------------------------------------------------------------------------
     def _load_graph(self, cs: ChangeSet) -> LinkGraph:
-        if self.ix.graph is not None and self.ix.graph_stamp == _stamp(self.s.graph_path):
-            return self.ix.graph
+        """The Indexer's graph while graph.json is the one it last saved (its unsaved changes kept), else the file,
+        else a graph rebuilt from the vault (to be saved)."""
+        ix = self.ix
+        if ix.graph is not None and ix.graph_stamp == _stamp(self.s.graph_path):
+            return ix.graph
         try:
-            return LinkGraph.load(self.s.graph_path)
-        except FileNotFoundError:
-            pass
-        except GraphFileError as exc:
-            self.report.warnings.append({"path": str(self.s.graph_path), "reason": f"{exc}; rebuilt from the vault"})
-        graph = LinkGraph()
-        graph.apply(upserts=[self._read_quietly(p) for p in cs.unchanged])  # changed notes come with the batches
-        return graph
+            ix.graph, ix.graph_unsaved = LinkGraph.load(self.s.graph_path), False
+        except (FileNotFoundError, GraphFileError) as exc:
+            if isinstance(exc, GraphFileError):
+                self.report.warnings.append({"path": str(self.s.graph_path),
+                                             "reason": f"{exc}; rebuilt from the vault"})
+            ix.graph, ix.graph_unsaved = LinkGraph(), True
+            ix.graph.apply(upserts=[self._read_quietly(p) for p in cs.unchanged])  # changed notes: with the batches
+        ix.graph_stamp = _stamp(self.s.graph_path)
+        return ix.graph
 
     def _read_quietly(self, path: str) -> Note:
         try:
@@ -268,11 +273,14 @@ class _Run:
         """Graph first, manifest last: a crash in between replays the batch, which is idempotent."""
         if self.graph is not None:
             self.doc_paths |= {n.path for n in self.graph_upserts} | set(self.graph_deletes)
-            self.graph.apply(self.graph_upserts, self.graph_deletes, self.attachments)
+            unsaved, self.ix.graph_unsaved = self.ix.graph_unsaved, True  # should apply fail half-way
+            changed = self.graph.apply(self.graph_upserts, self.graph_deletes, self.attachments)
+            self.ix.graph_unsaved = unsaved or changed
             self.graph_upserts, self.graph_deletes = [], []
-            self.graph.save(self.s.graph_path)
-            self.ix.graph, self.ix.graph_stamp = self.graph, _stamp(self.s.graph_path)
-            meta = {**(meta or {}), "graph_stats": self.graph.stats()}
+            if self.ix.graph_unsaved:  # most edits change no link, title or tag: graph.json stays as it is
+                self.graph.save(self.s.graph_path)
+                self.ix.graph_stamp, self.ix.graph_unsaved = _stamp(self.s.graph_path), False
+                meta = {**(meta or {}), "graph_stats": self.graph.stats()}
         self.manifest.commit(self.pending, self.pending_deletes, meta)
         self.pending, self.pending_deletes = [], []
 

@@ -29,6 +29,19 @@ def test_nodes_edges_and_attributes() -> None:
     assert g.stats()["unresolved_links"] == 1
 
 
+def test_stats_count_what_a_walk_over_the_edges_counts() -> None:
+    """stats() counts from the nodes' in-degrees; the edges themselves are the truth (multi-edges, embeds,
+    properties, tags, two notes sharing one unresolved target, one attachment)."""
+    g = LinkGraph()
+    g.apply([note("A.md", "---\nparent: '[[B]]'\n---\n[[B]] ![[B]] [[Missing]] [[Missing#x]] ![[pic.png]] #t #u"),
+             note("B.md", "[[A]] [[Missing]] [[Other gap]] #t"), note("C.md", "no links")],
+            attachments={"pic.png"})
+    walked = [(t, a["kind"]) for _, t, a in g.g.edges(data=True)]
+    assert g.stats() == {"notes": 3, "links": sum(kind != "tag" for _, kind in walked),
+                         "unresolved_links": len(g.unresolved_edges()), "tags": 2, "attachments": 1}
+    assert g.stats()["unresolved_links"] == 4 and g.stats()["links"] == 9
+
+
 def test_incremental_updates_equal_a_rebuild() -> None:
     g = LinkGraph()
     g.apply([note("A.md", "[[B]] [[C]] [[Alias of D]]"), note("B.md", "[[A]]")])
