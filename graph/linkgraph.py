@@ -61,7 +61,8 @@ class LinkGraph:
         for path in deletes:
             changed |= self.g.has_node(path)
             affected |= self._drop_note(path)
-        fresh = [note for note in upserts if not self._holds(note)]
+        latest = {note.path: note for note in upserts}  # a path given twice: its last version, as before
+        fresh = [note for note in latest.values() if not self._holds(note)]
         changed |= bool(fresh)
         for note in fresh:
             affected |= self._drop_note(note.path, keep_node=True)

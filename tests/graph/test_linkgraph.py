@@ -42,6 +42,20 @@ def test_stats_count_what_a_walk_over_the_edges_counts() -> None:
     assert g.stats()["unresolved_links"] == 4 and g.stats()["links"] == 9
 
 
+def test_apply_says_whether_the_graph_changed() -> None:
+    g = LinkGraph()
+    assert g.apply([note("A.md", "[[B]] #t"), note("B.md", "b")], attachments=set())
+    before = sorted(g.g.edges(keys=True, data=True))
+    assert not g.apply([note("A.md", "[[B]] #t and new words")], attachments=set())  # text only
+    assert sorted(g.g.edges(keys=True, data=True)) == before
+    assert g.apply([note("A.md", "[[B]] [[C]] #t")])  # a link more
+    assert g.apply([note("A.md", "---\naliases: [Эй]\n---\n[[B]] [[C]] #t")])  # an alias
+    assert g.apply(attachments={"pic.png"}) and not g.apply(attachments={"pic.png"})
+    assert g.apply(deletes=["B.md"]) and not g.apply(deletes=["B.md"])
+    g.apply([note("A.md", "[[D]]"), note("A.md", "[[E]]")])  # one path twice in a batch: the last one stands
+    assert {t for _, t in g.g.out_edges("A.md")} == {"unresolved:e"}
+
+
 def test_incremental_updates_equal_a_rebuild() -> None:
     g = LinkGraph()
     g.apply([note("A.md", "[[B]] [[C]] [[Alias of D]]"), note("B.md", "[[A]]")])
