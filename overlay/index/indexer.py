@@ -277,9 +277,11 @@ class _Run:
             changed = self.graph.apply(self.graph_upserts, self.graph_deletes, self.attachments)
             self.ix.graph_unsaved = unsaved or changed
             self.graph_upserts, self.graph_deletes = [], []
-            if self.ix.graph_unsaved:  # most edits change no link, title or tag: graph.json stays as it is
+            saved = self.ix.graph_unsaved
+            if saved:  # most edits change no link, title or tag: graph.json stays as it is
                 self.graph.save(self.s.graph_path)
                 self.ix.graph_stamp, self.ix.graph_unsaved = _stamp(self.s.graph_path), False
+            if saved or self.manifest.meta("graph_stats") is None:  # a manifest started afresh beside graph.json
                 meta = {**(meta or {}), "graph_stats": self.graph.stats()}
         self.manifest.commit(self.pending, self.pending_deletes, meta)
         self.pending, self.pending_deletes = [], []

@@ -124,6 +124,21 @@ def test_an_edit_that_changes_no_link_leaves_graph_json_alone_and_a_failed_save_
     assert snapshot(clean)["graph_edges"] == sorted(LinkGraph.load(graph_file).g.edges(keys=True))
 
 
+def test_a_manifest_started_afresh_beside_graph_json_still_records_the_graph_stats(vault: Path, fake_index) -> None:
+    """graph.json is not rewritten when the graph is unchanged, but `overlay status` reads its counts from the
+    manifest: a new manifest (deleted by hand) must get them again."""
+    write(vault, "a.md", "[[b]] [[gap]] #t")
+    write(vault, "b.md", "b")
+    ix = fake_index(vault)
+    ix.run()
+    ix.settings.manifest_path.unlink()
+    ix.run()
+    manifest = Manifest(ix.settings.manifest_path)
+    stats = manifest.meta("graph_stats")
+    manifest.close()
+    assert stats == LinkGraph.load(ix.settings.graph_path).stats() and stats["links"] == 2
+
+
 def test_add_delete_and_moves_leave_exact_contents(vault: Path, fake_index) -> None:
     write(vault, "keep.md", "[[gone]] [[Moved note]]")
     write(vault, "gone.md", "bye")
