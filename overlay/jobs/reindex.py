@@ -181,6 +181,7 @@ class _Reindex:
     def _graph(self) -> LinkGraph:
         if self.ix.graph is None or self.ix.graph_stamp != graph_stamp(self.s.graph_path):
             self.ix.graph, self.ix.graph_stamp = LinkGraph.load(self.s.graph_path), graph_stamp(self.s.graph_path)
+            self.ix.graph_unsaved = False
         return self.ix.graph
 
     def _audit_graph(self) -> None:
