@@ -185,15 +185,15 @@ class _Run:
         if ix.graph is not None and ix.graph_stamp == _stamp(self.s.graph_path):
             return ix.graph
         try:
-            ix.graph, ix.graph_unsaved = LinkGraph.load(self.s.graph_path), False
+            graph, unsaved = LinkGraph.load(self.s.graph_path), False
         except (FileNotFoundError, GraphFileError) as exc:
             if isinstance(exc, GraphFileError):
                 self.report.warnings.append({"path": str(self.s.graph_path),
                                              "reason": f"{exc}; rebuilt from the vault"})
-            ix.graph, ix.graph_unsaved = LinkGraph(), True
-            ix.graph.apply(upserts=[self._read_quietly(p) for p in cs.unchanged])  # changed notes: with the batches
-        ix.graph_stamp = _stamp(self.s.graph_path)
-        return ix.graph
+            graph, unsaved = LinkGraph(), True
+            graph.apply(upserts=[self._read_quietly(p) for p in cs.unchanged])  # changed notes come with the batches
+        ix.graph, ix.graph_stamp, ix.graph_unsaved = graph, _stamp(self.s.graph_path), unsaved
+        return graph
 
     def _read_quietly(self, path: str) -> Note:
         try:
@@ -273,15 +273,14 @@ class _Run:
         """Graph first, manifest last: a crash in between replays the batch, which is idempotent."""
         if self.graph is not None:
             self.doc_paths |= {n.path for n in self.graph_upserts} | set(self.graph_deletes)
-            unsaved, self.ix.graph_unsaved = self.ix.graph_unsaved, True  # should apply fail half-way
-            changed = self.graph.apply(self.graph_upserts, self.graph_deletes, self.attachments)
-            self.ix.graph_unsaved = unsaved or changed
+            was_unsaved, self.ix.graph_unsaved = self.ix.graph_unsaved, True  # apply failing half-way: memory ahead
+            write = self.graph.apply(self.graph_upserts, self.graph_deletes, self.attachments) or was_unsaved
+            self.ix.graph_unsaved = write
             self.graph_upserts, self.graph_deletes = [], []
-            saved = self.ix.graph_unsaved
-            if saved:  # most edits change no link, title or tag: graph.json stays as it is
+            if write:  # most edits change no link, title or tag: graph.json stays as it is
                 self.graph.save(self.s.graph_path)
                 self.ix.graph_stamp, self.ix.graph_unsaved = _stamp(self.s.graph_path), False
-            if saved or self.manifest.meta("graph_stats") is None:  # a manifest started afresh beside graph.json
+            if write or self.manifest.meta("graph_stats") is None:  # a manifest started afresh beside graph.json
                 meta = {**(meta or {}), "graph_stats": self.graph.stats()}
         self.manifest.commit(self.pending, self.pending_deletes, meta)
         self.pending, self.pending_deletes = [], []
