@@ -21,6 +21,7 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import shutil
 import sys
@@ -139,20 +140,50 @@ def compare(results: dict[str, dict[str, Any]], saved: dict[str, Any]) -> tuple[
     common = [name for name in results if name in before]
     if not common:
         return "no saved run covers these sets", False
-    lines, worst = [], 0.0
+    lines, worst, gains, losses = [], 0.0, 0, 0
     for name in common:
         delta = {key: results[name][key] - before[name][key] for key in ("hit@1", "hit@5", "mrr")}
         worst = min(worst, delta["hit@1"])
+        gained, lost = moved(before[name].get("ranks"), results[name].get("ranks"))
+        gains, losses = gains + len(gained), losses + len(lost)
         lines.append(f"  {name:10} hit@1 {before[name]['hit@1']:.3f} → {results[name]['hit@1']:.3f} "
-                     f"({delta['hit@1']:+.3f})   hit@5 {delta['hit@5']:+.3f}   MRR {delta['mrr']:+.3f}")
+                     f"({delta['hit@1']:+.3f})   hit@5 {delta['hit@5']:+.3f}   MRR {delta['mrr']:+.3f}"
+                     + (f"   gained {', '.join(gained) or '–'}; lost {', '.join(lost) or '–'}"
+                        if gained or lost else ""))
     old = round(sum(before[n]["hit@1"] for n in common) / len(common), 4)
     new = round(sum(results[n]["hit@1"] for n in common) / len(common), 4)
     keep = new > old and worst >= -MAX_LOSS
     same = all(results[n][key] == before[n][key] for n in common for key in ("hit@1", "hit@5", "mrr"))
     verdict = ("no change on any set" if same else "KEEP (macro up, no set lost more than 2 points)" if keep
                else "do not keep (the macro-average must rise and no set may lose more than 2 points)")
-    lines.append(f"  macro hit@1 {old:.3f} → {new:.3f} ({new - old:+.3f}); worst set {worst:+.3f} → {verdict}")
+    lines.append(f"  macro hit@1 {old:.4f} → {new:.4f} ({new - old:+.4f}); worst set {worst:+.3f} → {verdict}")
+    if gains or losses:
+        p = sign_test(gains, losses)
+        lines.append(f"  questions moved at hit@1: +{gains} −{losses}; sign test p = {p:.2f}"
+                     + (" (more than chance)" if p < 0.05 else " (within chance: as likely from a change that does "
+                                                               "nothing but reshuffle)"))
     return "\n".join(lines), keep
+
+
+def moved(before: dict[str, int | None] | None, after: dict[str, int | None] | None) -> tuple[list[str], list[str]]:
+    """Question ids that became a hit@1 and that stopped being one (runs saved before ranks were kept: none)."""
+    if not before or not after:
+        return [], []
+    common = [q for q in after if q in before]
+    gained = [q for q in common if after[q] == 1 and before[q] != 1]
+    lost = [q for q in common if before[q] == 1 and after[q] != 1]
+    return gained, lost
+
+
+def sign_test(gains: int, losses: int) -> float:
+    """Two-sided exact sign test: how likely a split at least this uneven is when each moved question was as likely
+    to go either way. Tells a change from the reshuffling any edit of the ranking causes: the dev sets are small, and
+    +3 −2 is a macro rise that means nothing."""
+    n = gains + losses
+    if not n:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(gains, losses) + 1)) / 2**n
+    return min(1.0, 2 * tail)
 
 
 def main() -> None:

@@ -83,12 +83,19 @@ def score(questions: list[Question], ranked: dict[str, list[str]], k: int = 10) 
         out["all_gold@10"] = round(sum(multi) / len(multi), 4)
         out["by_kind"]["multi-hop"]["all_gold@10"] = out["all_gold@10"]
     out["misses"] = [q.id for q in questions if not per[q.id][f"hit@{k}"]]
+    out["ranks"] = {q.id: _rank(q, ranked.get(q.id, [])[:k]) for q in questions}  # which questions a change moved
     return out
+
+
+def _rank(q: Question, paths: list[str]) -> int | None:
+    """1-based rank of the first gold note in `paths`, None when none is there."""
+    gold = set(q.gold)
+    return next((i for i, p in enumerate(paths, 1) if p in gold), None)
 
 
 def _metrics(q: Question, paths: list[str], k: int) -> dict[str, float]:
     gold = set(q.gold)
-    rank = next((i for i, p in enumerate(paths, 1) if p in gold), None)
+    rank = _rank(q, paths)
     m = {f"hit@{c}": float(rank is not None and rank <= c) for c in sorted({*CUTOFFS, k})}
     m["mrr"] = 1.0 / rank if rank and rank <= k else 0.0
     m["all_gold@10"] = float(gold <= set(paths[:10]))

@@ -27,6 +27,7 @@ def test_metrics_by_hand() -> None:
     assert result["mrr"] == round((1 + 1 / 3 + 1 + 0) / 4, 4)
     assert result["all_gold@10"] == 1.0
     assert result["misses"] == ["d"]
+    assert result["ranks"] == {"a": 1, "b": 3, "c": 1, "d": None}  # per question: what a change moved
     assert result["by_lang"]["en"] == {"n": 1, "hit@1": 0.0, "hit@5": 1.0, "hit@10": 1.0, "mrr": round(1 / 3, 4)}
     assert result["by_kind"]["multi-hop"]["hit@1"] == 1.0
 
@@ -34,6 +35,7 @@ def test_metrics_by_hand() -> None:
 def test_hit_at_k_counts_distinct_paths_only_within_k() -> None:
     result = score([q("a", ("G",))], {"a": [f"n{i}" for i in range(5)] + ["G"]}, k=5)
     assert result["hit@5"] == 0.0 and result["hit@10"] == 1.0 and result["mrr"] == 0.0
+    assert result["ranks"] == {"a": None}  # beyond k
 
 
 def test_load_questions_validates_with_line_numbers(tmp_path: Path) -> None:
