@@ -1,8 +1,9 @@
 """Resolve link targets the way Obsidian does.
 
-Order: exact vault path (with or without extension, relative to the linking note for markdown links), then the file
-name (case-insensitive; a `folder/Name` target must match the path's tail), then frontmatter aliases. Several
-candidates: the one nearest the linking note's folder wins and the ambiguity is recorded.
+Order: exact vault path (with or without extension, relative to the linking note for markdown links and for
+wiki-links that start with `./` or `../`), then the file name (case-insensitive; a `folder/Name` target must match
+the path's tail), then frontmatter aliases. Several candidates: the one nearest the linking note's folder wins and
+the ambiguity is recorded.
 """
 
 from __future__ import annotations
@@ -78,7 +79,9 @@ class LinkResolver:
         target = target.strip().replace("\\", "/")
         if not target:
             return Resolution(source, "self")
-        exact = self._exact(target, source, relative=not isinstance(link, str) and link.kind == "markdown")
+        markdown = not isinstance(link, str) and link.kind == "markdown"
+        # Obsidian's "relative path" link format writes wiki-links as `[[../Folder/Note]]` too
+        exact = self._exact(target, source, relative=markdown or target.startswith(("./", "../")))
         if exact:
             return Resolution(exact, "path")
         named = self._pick(self._by_name.get(link_key(target), set()), target, source)

@@ -6,13 +6,15 @@ and ftfy only repairs the Windows/Latin-1 family by default. The rules here are 
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
-from vault_sync.script import has_cyrillic
+from vault_sync.script import LATIN, has_cyrillic
 
 # UTF-8 text that was decoded with one of these and saved again as UTF-8 round-trips exactly back.
 _MOJIBAKE_CODECS = ("mac_roman", "cp1252")
 _CONTROL_BYTES = bytes([*range(0, 9), *range(14, 32)])
+_WORD = re.compile(r"[^\W\d_]+")  # runs of letters
 
 
 class UndecodableFile(ValueError):
@@ -26,7 +28,8 @@ class Decoded(NamedTuple):
 
 
 def decode_bytes(raw: bytes) -> Decoded:
-    """Decode a note: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1251 reported as a guess.
+    """Decode a note: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1251 (or cp1252 for Western text)
+    reported as a guess.
 
     Afterwards, mojibake from a UTF-8 file read as Mac-Roman or Windows-1252 is reversed when the reversal is exact.
     """
@@ -39,8 +42,8 @@ def decode_bytes(raw: bytes) -> Decoded:
         try:
             text, enc, note = raw.decode("utf-8"), "utf-8", None
         except UnicodeDecodeError as exc:
-            text, enc = _decode_cp1251(raw, exc)
-            note = f"not valid UTF-8 (byte {exc.start}); decoded as cp1251, a guess"
+            text, enc = _decode_legacy(raw, exc)
+            note = f"not valid UTF-8 (byte {exc.start}); decoded as {enc}, a guess"
     repaired, codec = repair_mojibake(text)
     if codec:
         note = (note + "; " if note else "") + f"mojibake repaired (UTF-8 text that had been read as {codec})"
@@ -56,12 +59,26 @@ def _reject_binary(raw: bytes) -> None:
         raise UndecodableFile(f"binary content ({controls} control bytes in the first {len(head)}): not a text note")
 
 
-def _decode_cp1251(raw: bytes, utf8_error: UnicodeDecodeError) -> tuple[str, str]:
-    """cp1251 decodes every byte but 0x98; whatever it yields is reported to the user as a guess."""
+def _decode_legacy(raw: bytes, utf8_error: UnicodeDecodeError) -> tuple[str, str]:
+    """cp1251 (Russian Windows) unless the result reads as Western text: cp1251 decodes every byte but 0x98, so a
+    cp1252/Latin-1 note (`café`) comes out as `cafй`, Cyrillic letters inside Latin words. When most words with a
+    non-ASCII letter are such hybrids and cp1252 decodes the bytes, cp1252 it is. Either is reported as a guess."""
     try:
-        return raw.decode("cp1251"), "cp1251"
+        text = raw.decode("cp1251")
     except UnicodeDecodeError:
         raise UndecodableFile(f"not UTF-8 ({utf8_error.reason} at byte {utf8_error.start}) nor cp1251") from None
+    if _mostly_hybrid_words(text):
+        try:
+            return raw.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError:
+            pass
+    return text, "cp1251"
+
+
+def _mostly_hybrid_words(text: str) -> bool:
+    words = [w for w in _WORD.findall(text) if not w.isascii()]
+    hybrid = sum(1 for w in words if LATIN.search(w) and has_cyrillic(w))
+    return bool(words) and hybrid > len(words) / 2
 
 
 def repair_mojibake(text: str) -> tuple[str, str | None]:

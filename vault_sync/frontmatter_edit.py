@@ -17,7 +17,8 @@ import re
 import frontmatter
 import yaml
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from vault_sync import yaml_safe
+
 _FENCE = re.compile(r"-{3,}[ \t]*(?:\r?\n|\r)?\Z")  # python-frontmatter's boundary: a line of three or more dashes
 _LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
 
@@ -79,7 +80,7 @@ def _continues(lines: list[str], i: int) -> bool:
 
 def _mapping(block: str) -> dict:
     try:
-        data = yaml.load(block, Loader=_LOADER) if block.strip() else {}
+        data = yaml_safe.load(block) if block.strip() else {}
     except yaml.YAMLError as exc:
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise FrontmatterEditError(f"its frontmatter is not valid YAML ({reason})") from None
@@ -95,8 +96,9 @@ def _scalar(value: str) -> str:
     plain = value.strip() == value and "\n" not in value
     if plain:
         try:
-            plain = yaml.load(f"k: {value}", Loader=_LOADER) == {"k": value}
-        except yaml.YAMLError:
+            # the strict loader: a value any YAML reader might take for a date or number is quoted
+            plain = yaml.load(f"k: {value}", Loader=yaml_safe.STRICT) == {"k": value}
+        except (yaml.YAMLError, ValueError, AttributeError):
             plain = False
     if plain:
         return value

@@ -11,14 +11,13 @@ from typing import Any
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
-from vault_sync import inline_answers
+from vault_sync import inline_answers, yaml_safe
 from vault_sync import markdown as md
 from vault_sync.blobs import describe as describe_blobs
 from vault_sync.blobs import strip_blobs
 from vault_sync.note import Link, Note
 
 _YAML = YAMLHandler()
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it: ~5x faster
 _RESERVED_KEYS = {"title", "aliases", "alias", "tags", "tag", "cssclasses", "cssclass"}
 
 
@@ -35,7 +34,8 @@ def text_checksum(text: str) -> str:
 # 2: markdown links without an extension, `[x](Folder/Note)`, are note links, as in Obsidian.
 # 3: inline data URIs, long base64/hex runs and minified lines are blanked from the body (vault_sync.blobs).
 # 4: overlay's inline answers are blanked from the body and listed (vault_sync.inline_answers).
-PARSER_VERSION = 4
+# 5: a property that only looks like a date (`2025-13-45`) is text, no longer a failed note (vault_sync.yaml_safe).
+PARSER_VERSION = 5
 
 def parse_note(text: str, path: str, *, checksum: str | None = None, warnings: tuple[str, ...] = ()) -> Note:
     """Parse one Markdown note. `path` is vault-relative with POSIX separators."""
@@ -83,7 +83,7 @@ def split_frontmatter(text: str) -> tuple[dict[str, Any], str, int, str | None]:
     except ValueError:
         return {}, text, 1, "frontmatter: opening '---' has no closing '---'; read as plain text"
     try:
-        meta = _YAML.load(raw_fm, Loader=_LOADER)
+        meta = yaml_safe.load(raw_fm)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" (line {where.line + 1})" if where else ""

@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import frontmatter
-
 from overlay.answer import note_format, writeback
 from overlay.dataset.clean import NearDuplicates, redact
 from overlay.index import chats
@@ -36,6 +34,7 @@ from overlay.index.note_kinds import is_own
 from overlay.settings import Settings
 from vault_sync import Note, SkipFile, inline_answers, read_note, scan_vault
 from vault_sync.atomic import write_atomic
+from vault_sync.parser import split_frontmatter
 
 FORMATS = ("chat", "sharegpt", "alpaca")
 Counter_ = Callable[[str], int]
@@ -219,7 +218,13 @@ def _pairs(settings: Settings, note: Note, report: Report) -> list[str]:
         report.dropped["edited answer without overlay's original"] += 1
         return []
     question = str(note.frontmatter.get("question", ""))
-    return [_pair(question, frontmatter.loads(current).content, frontmatter.loads(kept).content, note.path)]
+    return [_pair(question, _body(current), _body(kept), note.path)]
+
+
+def _body(text: str) -> str:
+    """The note's text below its frontmatter (as python-frontmatter gives it, stripped), read with the tolerant
+    loader: a date the user mistyped in his edit must not stop the export."""
+    return split_frontmatter(text.strip())[1].strip()
 
 
 def _inline_pairs(settings: Settings, note: Note, report: Report) -> list[str]:

@@ -70,6 +70,13 @@ def test_markdown_links_resolve_relative_to_the_linking_note(resolver: LinkResol
     assert resolver.resolve(Link("Qwen3.md", kind="markdown"), "LLM/x.md").path == "Qwen3.md"
 
 
+def test_wiki_links_in_obsidians_relative_format_resolve_relative_to_the_linking_note(resolver: LinkResolver) -> None:
+    assert resolver.resolve(Link("../Спорт/Сон"), "LLM/x.md").path == "Спорт/Сон.md"
+    assert resolver.resolve(Link("../LLM/Обзор"), "Спорт/x.md").path == "LLM/Обзор.md"  # not the nearer namesake
+    assert resolver.resolve(Link("./Обзор"), "Спорт/x.md").path == "Спорт/Обзор.md"
+    assert resolver.resolve("../../Qwen3", "deep/a/x.md").via == "path"
+
+
 def test_remove_and_readd(resolver: LinkResolver) -> None:
     resolver.remove("Qwen3.md")
     assert resolver.resolve("Квен", "x.md").path is None

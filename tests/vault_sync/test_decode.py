@@ -61,9 +61,19 @@ def test_binary_junk_rejected(raw: bytes, why: str) -> None:
 
 def test_legacy_bytes_never_decoded_silently() -> None:
     decoded = decode_bytes("Ünïcödé".encode("latin-1"))
-    assert decoded.encoding == "cp1251" and "a guess" in decoded.note
+    assert decoded.encoding == "cp1252" and "a guess" in decoded.note
     with pytest.raises(UndecodableFile, match="nor cp1251"):
         decode_bytes(b"abc \x98\xff")
+
+
+@pytest.mark.parametrize(("text", "codec"), [
+    ("Съешь же ещё этих мягких французских булок, Qwen3 и iPhone", "cp1251"),
+    ("Фёдор купил iPhoneы", "cp1251"),  # one hybrid word among Russian ones
+    ("café, résumé, naïve — Größe über München", "cp1252"),  # cp1251 would give "cafй", "Grцяe"
+])
+def test_a_legacy_note_is_read_in_the_codec_its_words_make_sense_in(text: str, codec: str) -> None:
+    decoded = decode_bytes(text.encode(codec))
+    assert (decoded.text, decoded.encoding) == (text, codec) and f"decoded as {codec}, a guess" in decoded.note
 
 
 @pytest.mark.skipif(not (SEEDS / "as-received").is_dir(), reason="the user's seed notes are not beside the repo")

@@ -66,8 +66,14 @@ def test_unsafe_frontmatter_is_refused_and_named(text: str) -> None:
         set_keys(text, KEYS)
 
 
+def test_a_mistyped_date_elsewhere_in_the_block_does_not_stop_the_edit() -> None:
+    text = "---\ndate: 2025-13-45\n---\nq\n"
+    assert set_keys(text, KEYS) == "---\ndate: 2025-13-45\n" + ADDED + "---\nq\n"
+
+
 def test_values_that_yaml_would_misread_are_quoted() -> None:
-    for value in ("yes", "12:30", "0123", "a: b", "#x", " lead", "[[x]]", 'say "hi"', "back\\slash", "", "null"):
+    for value in ("yes", "12:30", "0123", "2025-13-45", "a: b", "#x", " lead", "[[x]]", 'say "hi"', "back\\slash", "",
+                  "null"):
         out = set_keys("---\n---\n", {"k": value})
         assert yaml.safe_load(out.split("---\n")[1]) == {"k": value}, value
     assert set_keys("---\n---\n", {"overlay": "answered"}) == "---\noverlay: answered\n---\n"

@@ -92,6 +92,27 @@ def test_broken_frontmatter_is_read_as_text_with_reason(bad: str) -> None:
     assert note.warnings and note.warnings[0].startswith("frontmatter:")
 
 
+@pytest.mark.parametrize(("value", "kept"), [
+    ("2025-13-45", "2025-13-45"),  # a typo'd month: PyYAML raises ValueError, Obsidian shows text
+    ("2025-02-30T10:00:00", "2025-02-30T10:00:00"),
+    ("!!timestamp soon", "soon"),
+    ("2025-02-03", "2025-02-03"),  # a real date is still one (as ISO text)
+])
+def test_a_date_that_cannot_be_one_stays_text_and_the_note_keeps_its_properties(value: str, kept: str) -> None:
+    note = parse_note(f"---\ndate: {value}\naliases: [Сон]\n---\nbody [[Kept]]\n", "n.md")
+    assert note.frontmatter == {"date": kept, "aliases": ["Сон"]}
+    assert note.aliases == ("Сон",) and not note.warnings
+
+
+def test_recursive_or_exploding_aliases_are_a_reason_not_a_crash() -> None:
+    bomb = "l0: &l0 [a, a, a, a, a, a, a, a, a, a]\n" + "".join(
+        f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 7))
+    for block, reason in (("a: &a [*a]\n", "refers to itself"), (bomb, "expand to more than")):
+        note = parse_note(f"---\n{block}---\n# Body [[Kept]]\n", "n.md")
+        assert note.frontmatter == {} and [lk.target for lk in note.links] == ["Kept"]
+        assert note.warnings[0].startswith("frontmatter: invalid YAML") and reason in note.warnings[0]
+
+
 def test_headings_blocks_and_callouts() -> None:
     text = ("# One\n## Two **bold** [[Link|shown]]\n```\n# not a heading\n```\ntext ^blk-1\n\n^own-line\n"
             ">[!nexus_user] **User** - 04.07.2025 at 8:02\n> hi\n> ## inside callout\n> [!tip]- Folded tip\n"
