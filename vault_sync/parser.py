@@ -35,7 +35,8 @@ def text_checksum(text: str) -> str:
 # 3: inline data URIs, long base64/hex runs and minified lines are blanked from the body (vault_sync.blobs).
 # 4: overlay's inline answers are blanked from the body and listed (vault_sync.inline_answers).
 # 5: a property that only looks like a date (`2025-13-45`) is text, no longer a failed note (vault_sync.yaml_safe).
-PARSER_VERSION = 5
+# 6: <script>/<style> elements and long lines of numbers and symbols are blanked too (vault_sync.blobs).
+PARSER_VERSION = 6
 
 def parse_note(text: str, path: str, *, checksum: str | None = None, warnings: tuple[str, ...] = ()) -> Note:
     """Parse one Markdown note. `path` is vault-relative with POSIX separators."""

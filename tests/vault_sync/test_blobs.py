@@ -26,6 +26,7 @@ def test_a_data_uri_image_is_blanked_and_its_line_reported() -> None:
     PNG[:600],  # a bare base64 run
     os.urandom(200).hex(),  # a hex dump
     "var a=" + "function(b){return b+1};" * 80,  # a minified line
+    "<svg><path d='" + " ".join(f"M{i * 7 % 97}.{i % 10},{i % 89}.5 L{i}.25,{i + 3}.75" for i in range(80)) + "'/>",
 ])
 def test_other_runs_are_blanked(blob: str) -> None:
     out, removed = strip_blobs(f"До.\n{blob}\nПосле.")
@@ -38,7 +39,16 @@ def test_wrapped_base64_is_blanked_line_by_line() -> None:
     assert out == "Ключ:\n" + "\n" * 8 + "Конец." and removed[0].kind == "wrapped base64 block"
 
 
+def test_script_and_style_elements_are_blanked_to_their_newlines_but_not_inside_code() -> None:
+    text = ("# Пост\nТекст.\n<style>\n.a {color: red}\n</style>\n<SCRIPT src=x>var a = 1;\nrun()</SCRIPT> хвост\n"
+            "```html\n<script>alert(1)</script>\n```\n")
+    out, removed = strip_blobs(text)
+    assert out == "# Пост\nТекст.\n\n\n\n\n хвост\n```html\n<script>alert(1)</script>\n```\n"
+    assert [(r.kind, r.line) for r in removed] == [("<style> block", 3), ("<script> block", 6)]
+
+
 @pytest.mark.parametrize("prose", [
+    "В 2023 году — 15 %, в 2024-м — 17,5 % (см. таблицу 3). " * 25,  # numbers in prose, 1,400 characters
     "Хэш коммита 3f786850e387550fdab836ed7e6dc881de23001b, sha256 " + "a" * 64 + ", sha512 " + "b" * 128 + " остаются.",
     "https://example.com/" + "/".join(["very-long-path-segment"] * 12) + "?q=1&page=2",
     "Очень длинный абзац без переносов. " * 60,  # 2,000 characters of prose on one line
