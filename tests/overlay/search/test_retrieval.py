@@ -153,6 +153,30 @@ def test_a_flat_dense_list_lends_little_and_a_clear_one_keeps_its_full_weight() 
     assert next(iter(_fuse([dense, bm25], lambda r: r.weight))) == ("5.md", "")  # the exact match leads
 
 
+def test_a_section_every_independent_ranker_puts_first_leads_over_the_priors() -> None:
+    """Note evidence and the link boost lift a long linked note past a short one that USE, the English model and
+    BM25 all rank first; three models agreeing overrule the priors. Two judges, or a disagreement, change nothing."""
+    from overlay.search.retrieval import _Ranked
+
+    def ranked(source: str, *paths: str) -> _Ranked:
+        out = _Ranked(source=source)
+        for i, path in enumerate(paths):
+            out.add((path, ""), path, 1.0 - i / 10, source)
+        return out
+
+    after_priors = {("Long.md", ""): 3.1, ("Short.md", ""): 2.8, ("Other.md", ""): 1.0}
+    agree = [ranked("dense", "Short.md", "Long.md"), ranked("dense-en", "Short.md", "Other.md"),
+             ranked("bm25", "Short.md", "Long.md"), ranked("note", "Long.md")]
+    on = Retriever(embedder=None, store=None, texts=None, sparse=None, graph=None, consensus=True)  # type: ignore[arg-type]
+    off = Retriever(embedder=None, store=None, texts=None, sparse=None, graph=None)  # type: ignore[arg-type]
+    led = on._consensus(after_priors, agree)
+    assert list(led) == [("Short.md", ""), ("Long.md", ""), ("Other.md", "")] and led[("Short.md", "")] == 3.1
+    assert off._consensus(after_priors, agree) == after_priors
+    assert on._consensus(after_priors, [agree[0], agree[2], agree[3]]) == after_priors  # USE and BM25 only
+    split = [agree[0], ranked("dense-en", "Long.md"), agree[2]]
+    assert on._consensus(after_priors, split) == after_priors
+
+
 def test_hundreds_of_answer_notes_never_crowd_out_the_users_note(vault: Path, fake_index) -> None:
     """300 answer notes repeat the question's words more often than the user's note does; candidates are fetched
     before answer notes are dropped, so they must be kept apart before ranking, not filtered after."""
