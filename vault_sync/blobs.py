@@ -1,6 +1,6 @@
-"""Text in a note that is not prose: inline images as data URIs, long base64 or hex runs, minified one-line blobs,
-long lines of numbers and symbols (an inline SVG's path data), and the insides of HTML `<script>` and `<style>`
-elements (a published note's widget code: Obsidian shows none of it).
+"""Text in a note that is not prose: inline images as data URIs, long base64 or hex runs, pasted hex dumps, minified
+one-line blobs, long lines of numbers and symbols (an inline SVG's path data), and the insides of HTML `<script>` and
+`<style>` elements (a published note's widget code: Obsidian shows none of it).
 
 A real vault pasted with images carries them inline (`![x](data:image/png;base64,iVBOR…)`): on one vault 43 such
 notes became 89 % of all chunks, slowed the first index 19-fold and buried the notes' words. `strip_blobs` blanks
@@ -23,6 +23,9 @@ _BASE64_RUN = re.compile(r"(?<![\w+/=])[A-Za-z0-9+/]{200,}={0,2}(?![\w+/=])", re
 _HEX_RUN = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{256,}(?![0-9A-Fa-f])")  # hashes (40-128) stay
 _WRAPPED_LINE = re.compile(r"^[ \t>]*[A-Za-z0-9+/]{60,}={0,2}[ \t]*$", re.ASCII)  # one line of wrapped base64
 WRAPPED_MIN_LINES = 5
+# A token of a hex dump (`xxd`, `hexdump -C`, `od -x`, a C array): a byte group, or the offset that starts a line.
+_HEX_TOKEN = re.compile(r"(?:0[xX])?[0-9A-Fa-f]{2,16}[,;:]?", re.ASCII)
+HEX_DUMP_MIN_TOKENS, HEX_DUMP_TOKEN_SHARE, HEX_DUMP_LETTER_SHARE, HEX_DUMP_DIGIT_SHARE = 8, 0.7, 0.2, 0.5
 MINIFIED_MIN_CHARS, MINIFIED_MAX_SPACE_SHARE = 1000, 0.05  # prose is ~15 % spaces, in Russian as in English
 # A long line whose non-space characters are mostly not letters: path data, number dumps. Prose lines of the dev
 # vaults hold 77 % letters and more, their CSS and minified JSON 58 %, a sentence dense with figures ~35 %, SVG path
@@ -46,6 +49,7 @@ def strip_blobs(text: str) -> tuple[str, list[Removed]]:
     text = _blank_script_style(text, removed)
     lines = text.split("\n")
     _blank_wrapped(lines, removed)
+    _blank_hex_dumps(lines, removed)
     for i, line in enumerate(lines):
         if len(line) >= 128:
             lines[i] = _strip_line(line, i + 1, removed)
@@ -140,3 +144,32 @@ def _blank_wrapped(lines: list[str], removed: list[Removed]) -> None:
                 removed.append(Removed("wrapped base64 block", start + 1, sum(len(x) for x in lines[start:i])))
                 lines[start:i] = [""] * (i - start)
             start = None
+
+
+def _blank_hex_dumps(lines: list[str], removed: list[Removed]) -> None:
+    """A pasted hex dump: runs of WRAPPED_MIN_LINES lines of 8+ tokens, 70 % of them byte groups or offsets (the
+    ASCII column may follow), where at least a fifth of the groups show a hex letter or an `0x` — so a table of
+    decimal numbers, which the user may search for, stays — and half show a digit (words spelled in a–f stay)."""
+    start = None
+    for i in range(len(lines) + 1):
+        dump = i < len(lines) and _hex_tokens(lines[i]) is not None
+        if dump and start is None:
+            start = i
+        elif not dump and start is not None:
+            tokens = [t for line in lines[start:i] for t in _hex_tokens(line) or []]
+            lettered = sum(t[:2] in ("0x", "0X") or any(c in "abcdefABCDEF" for c in t) for t in tokens)
+            digits = sum(any(c.isdigit() for c in t) for t in tokens)
+            if (i - start >= WRAPPED_MIN_LINES and lettered >= HEX_DUMP_LETTER_SHARE * len(tokens)
+                    and digits >= HEX_DUMP_DIGIT_SHARE * len(tokens)):
+                removed.append(Removed("hex dump", start + 1, sum(len(x) for x in lines[start:i])))
+                lines[start:i] = [""] * (i - start)
+            start = None
+
+
+def _hex_tokens(line: str) -> list[str] | None:
+    """The line's hex tokens if it reads as a line of a hex dump, else None."""
+    tokens = line.lstrip(" \t>").split()
+    if len(tokens) < HEX_DUMP_MIN_TOKENS:
+        return None
+    hex_tokens = [t for t in tokens if _HEX_TOKEN.fullmatch(t)]
+    return hex_tokens if len(hex_tokens) >= HEX_DUMP_TOKEN_SHARE * len(tokens) else None

@@ -39,6 +39,30 @@ def test_wrapped_base64_is_blanked_line_by_line() -> None:
     assert out == "Ключ:\n" + "\n" * 8 + "Конец." and removed[0].kind == "wrapped base64 block"
 
 
+RAW = os.urandom(160)
+XXD = "\n".join(f"{i:08x}: " + " ".join(RAW[j:j + 2].hex() for j in range(i, i + 16, 2)) + "  ................"
+                for i in range(0, 160, 16))
+HEXDUMP_C = "\n".join(f"{i:08x}  " + " ".join(f"{b:02x}" for b in RAW[i:i + 16]) + "  |.ELF......|"
+                      for i in range(0, 160, 16))
+C_ARRAY = "\n".join(">   " + ", ".join(f"0x{b:02x}" for b in RAW[i:i + 12]) + "," for i in range(0, 96, 12))
+
+
+@pytest.mark.parametrize("dump", [XXD, HEXDUMP_C, C_ARRAY])
+def test_a_pasted_hex_dump_is_blanked_line_by_line(dump: str) -> None:
+    n = dump.count("\n") + 1
+    out, removed = strip_blobs(f"Заголовок ELF:\n```\n{dump}\n```\nКонец.")
+    assert out == "Заголовок ELF:\n```\n" + "\n" * n + "```\nКонец."
+    assert [(r.kind, r.line) for r in removed] == [("hex dump", 3)]
+
+
+def test_decimal_tables_and_short_hex_snippets_stay() -> None:
+    decimals = "\n".join(" ".join(str((i * 7 + j * 13) % 100) for j in range(10)) for i in range(12))
+    short = "\n".join(XXD.split("\n")[:4])  # four lines: too few to call a dump
+    words = "\n".join(["bad face cafe dead beef fade ace add bed"] * 6)  # words spelled in hex letters
+    for text in (decimals, short, words):
+        assert strip_blobs(text + "\n" + "Текст заметки, который должен остаться. " * 4)[1] == []
+
+
 def test_script_and_style_elements_are_blanked_to_their_newlines_but_not_inside_code() -> None:
     text = ("# Пост\nТекст.\n<style>\n.a {color: red}\n</style>\n<SCRIPT src=x>var a = 1;\nrun()</SCRIPT> хвост\n"
             "```html\n<script>alert(1)</script>\n```\n")
