@@ -12,6 +12,7 @@ these, and the rules are a few regular expressions.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from vault_sync.markdown import mask_code
@@ -134,40 +135,42 @@ def _mixed(run: str) -> bool:
 
 def _blank_wrapped(lines: list[str], removed: list[Removed]) -> None:
     """Base64 wrapped at 64 or 76 columns (a pasted key, a MIME part): runs of WRAPPED_MIN_LINES such lines."""
-    start = None
-    for i in range(len(lines) + 1):
-        wrapped = i < len(lines) and bool(_WRAPPED_LINE.match(lines[i])) and _mixed(lines[i])
-        if wrapped and start is None:
-            start = i
-        elif not wrapped and start is not None:
-            if i - start >= WRAPPED_MIN_LINES:
-                removed.append(Removed("wrapped base64 block", start + 1, sum(len(x) for x in lines[start:i])))
-                lines[start:i] = [""] * (i - start)
-            start = None
+    _blank_runs(lines, removed, "wrapped base64 block", lambda line: bool(_WRAPPED_LINE.match(line)) and _mixed(line))
 
 
 def _blank_hex_dumps(lines: list[str], removed: list[Removed]) -> None:
     """A pasted hex dump: runs of WRAPPED_MIN_LINES lines of 8+ tokens, 70 % of them byte groups or offsets (the
     ASCII column may follow), where at least a fifth of the groups show a hex letter or an `0x` — so a table of
     decimal numbers, which the user may search for, stays — and half show a digit (words spelled in a–f stay)."""
+    def reads_as_dump(run: list[str]) -> bool:
+        tokens = [t for line in run for t in _hex_tokens(line) or []]
+        lettered = sum(t[:2] in ("0x", "0X") or any(c in "abcdefABCDEF" for c in t) for t in tokens)
+        digits = sum(any(c.isdigit() for c in t) for t in tokens)
+        return lettered >= HEX_DUMP_LETTER_SHARE * len(tokens) and digits >= HEX_DUMP_DIGIT_SHARE * len(tokens)
+
+    _blank_runs(lines, removed, "hex dump", lambda line: _hex_tokens(line) is not None, reads_as_dump)
+
+
+def _blank_runs(lines: list[str], removed: list[Removed], kind: str, member: Callable[[str], bool],
+                whole: Callable[[list[str]], bool] = lambda run: True) -> None:
+    """Blank each run of WRAPPED_MIN_LINES or more consecutive `member` lines that is `whole` as a run."""
     start = None
     for i in range(len(lines) + 1):
-        dump = i < len(lines) and _hex_tokens(lines[i]) is not None
-        if dump and start is None:
+        inside = i < len(lines) and member(lines[i])
+        if inside and start is None:
             start = i
-        elif not dump and start is not None:
-            tokens = [t for line in lines[start:i] for t in _hex_tokens(line) or []]
-            lettered = sum(t[:2] in ("0x", "0X") or any(c in "abcdefABCDEF" for c in t) for t in tokens)
-            digits = sum(any(c.isdigit() for c in t) for t in tokens)
-            if (i - start >= WRAPPED_MIN_LINES and lettered >= HEX_DUMP_LETTER_SHARE * len(tokens)
-                    and digits >= HEX_DUMP_DIGIT_SHARE * len(tokens)):
-                removed.append(Removed("hex dump", start + 1, sum(len(x) for x in lines[start:i])))
-                lines[start:i] = [""] * (i - start)
+        elif not inside and start is not None:
+            run = lines[start:i]
+            if len(run) >= WRAPPED_MIN_LINES and whole(run):
+                removed.append(Removed(kind, start + 1, sum(len(x) for x in run)))
+                lines[start:i] = [""] * len(run)
             start = None
 
 
 def _hex_tokens(line: str) -> list[str] | None:
     """The line's hex tokens if it reads as a line of a hex dump, else None."""
+    if len(line) < 3 * HEX_DUMP_MIN_TOKENS - 1:  # eight groups of two and the spaces between
+        return None
     tokens = line.lstrip(" \t>").split()
     if len(tokens) < HEX_DUMP_MIN_TOKENS:
         return None

@@ -370,10 +370,9 @@ class Retriever:
         different models that agree. Only an English question on English text gets three judges (overlay.index.latin);
         with two (USE and BM25), agreement alone moved 12 dev questions and lost more than it gained."""
         judges = [r.order[0] for r in lists if r.source in JUDGES and r.order]
-        if not self.consensus or len(judges) < len(JUDGES) or len(set(judges)) != 1 or judges[0] not in scores:
+        if not self.consensus or len(judges) < len(JUDGES) or len(set(judges)) != 1:
             return scores
-        first = judges[0]
-        lead = max(next(iter(scores.values())), scores[first])
+        first, lead = judges[0], next(iter(scores.values()))  # every listed section is scored; best first
         return {first: lead, **{section: value for section, value in scores.items() if section != first}}
 
     def _results(self, lists: list[_Ranked], k: int, *, raw: bool, query: str = "",
