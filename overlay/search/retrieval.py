@@ -72,7 +72,7 @@ class SearchResult:
     why: tuple[str, ...] = ()
     chunk_id: str = ""  # the chunk standing for the section (its full text is in the ChunkStore)
     similarity: float | None = None  # cosine to the query when the dense list found it: an absolute relevance
-    ranked_by: str = ""  # the stage that put it where it is: "rerank", "fusion", or the single mode's source
+    ranked_by: str = ""  # the stage that put it where it is: "rerank", "consensus", "fusion", or the mode's source
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -364,15 +364,18 @@ class Retriever:
                    for section, value in scores.items()}
         return dict(sorted(boosted.items(), key=lambda item: -item[1]))
 
-    def _consensus(self, scores: dict[Section, float], lists: list[_Ranked]) -> dict[Section, float]:
-        """The section that every independent ranker put first leads. Note evidence and the link boost are priors
-        (long notes, linked notes); they may decide between candidates the rankers disagree on, not overrule three
-        different models that agree. Only an English question on English text gets three judges (overlay.index.latin);
-        with two (USE and BM25), agreement alone moved 12 dev questions and lost more than it gained."""
+    def _consensus(self, scores: dict[Section, float], lists: list[_Ranked],
+                   stage: dict[Section, str]) -> dict[Section, float]:
+        """The section that every independent ranker put first leads (`ranked_by` "consensus"). Note evidence and the
+        link boost are priors (long notes, linked notes); they may decide between candidates the rankers disagree on,
+        not overrule three different models that agree. Only an English question on English text gets three judges
+        (overlay.index.latin); with two (USE and BM25), agreement alone moved 12 dev questions and lost."""
         judges = [r.order[0] for r in lists if r.source in JUDGES and r.order]
         if not self.consensus or len(judges) < len(JUDGES) or len(set(judges)) != 1:
             return scores
         first, lead = judges[0], next(iter(scores.values()))  # every listed section is scored; best first
+        if first != next(iter(scores)):
+            stage[first] = "consensus"
         return {first: lead, **{section: value for section, value in scores.items() if section != first}}
 
     def _results(self, lists: list[_Ranked], k: int, *, raw: bool, query: str = "",
@@ -386,7 +389,7 @@ class Retriever:
             scores = dict(sorted(scores.items(), key=lambda item: -item[1]))
         else:
             scores = _note_evidence(_fuse(lists, self._weight, self.fusion), self.note_evidence)
-            scores = self._consensus(self._hub_penalty(self._link_boost(scores), lists), lists)
+            scores = self._consensus(self._hub_penalty(self._link_boost(scores), lists), lists, stage)
             if self.reranker is not None and scores:
                 scores, stage = self._rerank(query, scores, lists)
         out: list[SearchResult] = []

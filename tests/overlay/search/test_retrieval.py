@@ -169,12 +169,17 @@ def test_a_section_every_independent_ranker_puts_first_leads_over_the_priors() -
              ranked("bm25", "Short.md", "Long.md"), ranked("note", "Long.md")]
     on = Retriever(embedder=None, store=None, texts=None, sparse=None, graph=None, consensus=True)  # type: ignore[arg-type]
     off = Retriever(embedder=None, store=None, texts=None, sparse=None, graph=None)  # type: ignore[arg-type]
-    led = on._consensus(after_priors, agree)
+    stage: dict[tuple[str, str], str] = {}
+    led = on._consensus(after_priors, agree, stage)
     assert list(led) == [("Short.md", ""), ("Long.md", ""), ("Other.md", "")] and led[("Short.md", "")] == 3.1
-    assert off._consensus(after_priors, agree) == after_priors
-    assert on._consensus(after_priors, [agree[0], agree[2], agree[3]]) == after_priors  # USE and BM25 only
+    assert stage == {("Short.md", ""): "consensus"}  # `search --json` says which stage put it first
+    assert off._consensus(after_priors, agree, {}) == after_priors
+    assert on._consensus(after_priors, [agree[0], agree[2], agree[3]], {}) == after_priors  # USE and BM25 only
     split = [agree[0], ranked("dense-en", "Long.md"), agree[2]]
-    assert on._consensus(after_priors, split) == after_priors
+    assert on._consensus(after_priors, split, {}) == after_priors
+    already = {("Short.md", ""): 3.1, ("Long.md", ""): 2.8}
+    unmoved: dict[tuple[str, str], str] = {}
+    assert on._consensus(already, agree, unmoved) == already and unmoved == {}  # first anyway: fusion put it there
 
 
 def test_hundreds_of_answer_notes_never_crowd_out_the_users_note(vault: Path, fake_index) -> None:
