@@ -373,8 +373,8 @@ class Retriever:
         judges = [r.order[0] for r in lists if r.source in JUDGES and r.order]
         if not self.consensus or len(judges) < len(JUDGES) or len(set(judges)) != 1:
             return scores
-        first, lead = judges[0], next(iter(scores.values()))  # every listed section is scored; best first
-        if first != next(iter(scores)):
+        first, (top, lead) = judges[0], next(iter(scores.items()))  # every listed section is scored; best first
+        if first != top:
             stage[first] = "consensus"
         return {first: lead, **{section: value for section, value in scores.items() if section != first}}
 
