@@ -39,8 +39,9 @@ from overlay.index.chroma_store import ChromaStore
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.chunking import chunk_note
 from overlay.index.embedding import make_embedder
+from overlay.index.exact import exact_store
 from overlay.index.indexer import Indexer
-from overlay.search.reader import fusion_options
+from overlay.search.reader import fusion_options, searched_exactly
 from overlay.search.retrieval import Retriever
 from overlay.settings import load_settings, parse_assignments
 from vault_sync import read_note
@@ -156,11 +157,13 @@ def main() -> None:
     sparse, bm25_rebuild_s = timed(lambda: SparseIndex.current(rows, settings.bm25_path))  # stale after the edits
     graph = LinkGraph.load(settings.graph_path)
 
+    store = exact_store(settings, indexer.store, rows, indexer.embedder.name)  # what users get: exact search
+
     def searcher(latin) -> Retriever:
-        return Retriever(embedder=indexer.embedder, store=indexer.store, texts=rows, sparse=sparse, graph=graph,
+        return Retriever(embedder=indexer.embedder, store=store, texts=rows, sparse=sparse, graph=graph,
                          **fusion_options(settings), latin=latin)
 
-    retriever = searcher(lambda: indexer.latin)
+    retriever = searcher(lambda: searched_exactly(settings, indexer.latin, rows))
     without_english = searcher(None)  # the baseline, in the same process
     arms = {"dense": (retriever, "dense"), "hybrid": (retriever, "hybrid"),
             "hybrid_no_english": (without_english, "hybrid")}

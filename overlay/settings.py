@@ -99,6 +99,10 @@ class Settings:
         return self.state_dir / "bm25"
 
     @property
+    def exact_path(self) -> Path:
+        return self.state_dir / "exact"
+
+    @property
     def graph_path(self) -> Path:
         return self.state_dir / "graph.json"
 

@@ -94,6 +94,9 @@ class MemoryStore:
     def note_paths(self) -> set[str]:
         return set(self.notes)
 
+    def note_embeddings(self, paths) -> dict[str, np.ndarray]:
+        return {p: self.notes[p] for p in paths if p in self.notes}
+
     def query_notes(self, vector, k: int) -> list[tuple[str, float]]:
         scored = [(p, float(np.dot(v, vector))) for p, v in self.notes.items()]
         return sorted(scored, key=lambda item: -item[1])[:k]

@@ -16,20 +16,16 @@ The previous build is kept until the next one, so a reader that read CURRENT jus
 from __future__ import annotations
 
 import json
-import secrets
-import shutil
 from pathlib import Path
 
 import numpy as np
 
+from overlay.index.builds import LOAD_TRIES, current, new_build, publish
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.stems import tokenize
 from overlay.lock import short_lock
-from vault_sync import write_atomic
 
 META = "overlay.json"
-CURRENT = "CURRENT"
-LOAD_TRIES = 3
 
 
 class SparseIndex:
@@ -41,7 +37,7 @@ class SparseIndex:
 
     @staticmethod
     def built_for_of(folder: Path) -> object:
-        build = _current(folder)
+        build = current(folder)
         try:
             return json.loads((build / META).read_text(encoding="utf-8")).get("built_for") if build else None
         except (OSError, ValueError):
@@ -72,26 +68,21 @@ class SparseIndex:
             retriever = bm25s.BM25()
             if ids:
                 retriever.index([t.split() for t in terms], show_progress=False)
-            folder.mkdir(parents=True, exist_ok=True)
-            name = f"g{built_for}-{secrets.token_hex(4)}"
-            build = folder / name  # invisible to readers until CURRENT names it (no rename: a watcher of the vault
-            build.mkdir()          # would see a renamed folder twice)
+            build = new_build(folder, built_for)
             if ids:
                 retriever.save(str(build), show_progress=False)
             (build / "ids.json").write_text(json.dumps(ids), encoding="utf-8")
             np.save(build / "own.npy", np.asarray(own, dtype=bool))
             (build / META).write_text(json.dumps({"built_for": built_for, "chunks": len(ids)}), encoding="utf-8")
-            previous = _current(folder)
-            write_atomic(folder / CURRENT, name)
-            _prune(folder, keep={name, previous.name if previous else ""})
+            publish(build)
         return cls(retriever if ids else None, ids, built_for, np.asarray(own, dtype=bool))
 
     @classmethod
     def load(cls, folder: Path) -> SparseIndex | None:
         import bm25s
 
-        for _ in range(LOAD_TRIES):  # a swap between reading CURRENT and opening the build: read CURRENT again
-            build = _current(folder)
+        for _ in range(LOAD_TRIES):
+            build = current(folder)
             if build is None:
                 return None
             try:
@@ -118,30 +109,13 @@ class SparseIndex:
         return [(self.ids[i], float(scores[i])) for i in top_indices(scores, n)]
 
 
-def top_indices(scores: np.ndarray, n: int) -> np.ndarray:
-    """The indices of the n best positive scores, best first, ties in index order: the same first results whatever
-    n is (an unstable partition and sort broke ties differently for each n, so `search --k` changed the top)."""
-    positive = np.flatnonzero(scores > 0)
+def top_indices(scores: np.ndarray, n: int, among: np.ndarray | None = None) -> np.ndarray:
+    """The indices of the n best positive scores (of the indices `among`, when given), best first, ties in index
+    order: the same first results whatever n is (an unstable partition and sort broke ties differently for each n,
+    so `search --k` changed the top)."""
+    positive = np.flatnonzero(scores > 0) if among is None else among
     if len(positive) > n:
         cut = -np.partition(-scores[positive], n - 1)[n - 1]
         above = positive[scores[positive] > cut]
         positive = np.concatenate([above, positive[scores[positive] == cut][: n - len(above)]])
     return positive[np.lexsort((positive, -scores[positive]))]
-
-
-def _current(folder: Path) -> Path | None:
-    try:
-        name = (folder / CURRENT).read_text(encoding="utf-8").strip()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return folder / name if name and "/" not in name and not name.startswith(".") else None
-
-
-def _prune(folder: Path, keep: set[str]) -> None:
-    """Builds other than the live one and the one before it (builds that died half-way included), and the files of
-    the single-folder layout of overlay 0.1 (ids.json and the matrix at the top)."""
-    for entry in folder.iterdir():
-        if entry.is_dir() and entry.name not in keep:
-            shutil.rmtree(entry, ignore_errors=True)
-        elif entry.is_file() and entry.name != CURRENT:
-            entry.unlink(missing_ok=True)

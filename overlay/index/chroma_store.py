@@ -223,6 +223,18 @@ class ChromaStore:
             offset += page
 
     @_translated
+    def note_embeddings(self, paths: Sequence[str]) -> dict[str, np.ndarray]:
+        if self._notes is None:
+            return {}
+        out: dict[str, np.ndarray] = {}
+        for i in range(0, len(paths), self._batch):
+            res = self._notes.get(ids=[_note_id(p) for p in paths[i:i + self._batch]],
+                                  include=["embeddings", "metadatas"])
+            out.update((m["path"], np.asarray(v, dtype=np.float32))
+                       for m, v in zip(res["metadatas"], res["embeddings"], strict=True))
+        return out
+
+    @_translated
     def query_notes(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         if self._notes is None:
             return []
@@ -239,8 +251,9 @@ class ChromaStore:
 # questions missed one of their exact top 120, once a section at exact rank 25, and two clean indexes scored one
 # question apart; at 1,000, 1 question missed one (openbox: none from 600). Cost on 40,000 chunks: 4.3 → 7.6 ms a
 # query (misses of the exact top 120: 14 % → 2.4 %). Past ~20,000 chunks the HNSW build itself is not reproducible
-# (the same vectors added twice in the same order: identical top 120 for 94 of 150 queries at 24,923; README,
-# "Where that stops holding"), so there two builds can still differ by a near tie; exact search would end it.
+# (the same vectors added twice in the same order: identical top 120 for 94 of 150 queries at 24,923), so search
+# reads exact snapshots of these vectors instead (overlay.index.exact); Chroma's own search serves a collection
+# past EXACT_MAX vectors there, where two builds can differ by a near tie.
 SEARCH_EF = 1000
 
 

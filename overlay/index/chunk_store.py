@@ -8,6 +8,7 @@ same rows; per-path pruning removes what a crashed run left behind.
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS notes (path TEXT PRIMARY KEY, own_text TEXT NOT NULL, doc_hash TEXT NOT NULL DEFAULT '');
 INSERT OR IGNORE INTO meta VALUES ('generation', 0);
 """
+_BUMP_BOTH = "UPDATE meta SET value = value + 1 WHERE key IN ('generation', 'vectors')"
+_BUMP_VECTORS = "UPDATE meta SET value = value + 1 WHERE key = 'vectors'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,10 @@ class ChunkStore:
         self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        # The vector generation starts at a random number: a store made afresh (`reindex --full`, a corrupt one
+        # rebuilt) must not count up to the tag of a snapshot built from the store it replaced.
+        with self._db:
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('vectors', ?)", (secrets.randbelow(2 ** 52),))
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(chunks)")}
         with self._db:  # a chunk store written before these columns existed (its rows are rewritten on upgrade)
             if "link_share" not in columns:
@@ -66,7 +73,7 @@ class ChunkStore:
         each indexed note's own part of its note document (see note_docs); paths not in it lose theirs."""
         paths = set(paths)
         with self._db:
-            self._db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+            self._db.execute(_BUMP_BOTH)
             self._db.executemany("DELETE FROM chunks WHERE path = ?", [(p,) for p in paths])
             self._db.executemany("DELETE FROM notes WHERE path = ?", [(p,) for p in paths - set(notes or {})])
             self._db.executemany("INSERT INTO notes (path, own_text) VALUES (?, ?) ON CONFLICT (path) DO UPDATE SET "
@@ -79,7 +86,21 @@ class ChunkStore:
 
     def generation(self) -> int:
         """Bumped by every write, in the same transaction: derived indexes (BM25) compare it to know if stale."""
-        return self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+        return self._meta("generation")
+
+    def vector_generation(self) -> int:
+        """Bumped by every write of chunks or note documents and by `vectors_changed`: the exact-search snapshots
+        (overlay.index.exact) compare it to know if stale. Apart from `generation`, so that a note vector or an
+        English-model vector written after BM25 was built does not make BM25 stale."""
+        return self._meta("vectors")
+
+    def vectors_changed(self) -> None:
+        """Vectors were written that no chunk or note-document write of this store records (the English model's)."""
+        with self._db:
+            self._db.execute(_BUMP_VECTORS)
+
+    def _meta(self, key: str) -> int:
+        return self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
 
     def all_terms(self) -> tuple[list[str], list[str], list[bool], int]:
         """(ids, BM25 stems, own-note flags, generation), read in one transaction so they belong together."""
@@ -88,6 +109,14 @@ class ChunkStore:
             rows = self._db.execute("SELECT id, terms, answer FROM chunks ORDER BY rowid").fetchall()
             generation = self.generation()
         return [r[0] for r in rows], [r[1] for r in rows], [bool(r[2]) for r in rows], generation
+
+    def chunk_owners(self) -> tuple[dict[str, bool], int]:
+        """({chunk id: of the overlay's own notes}, vector generation), read in one transaction."""
+        with self._db:
+            self._db.execute("BEGIN")
+            rows = self._db.execute("SELECT id, answer FROM chunks").fetchall()
+            generation = self.vector_generation()
+        return {r[0]: bool(r[1]) for r in rows}, generation
 
     def ids_for_paths(self, paths: Sequence[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -117,7 +146,7 @@ class ChunkStore:
 
     def delete_ids(self, ids: Collection[str]) -> None:
         with self._db:
-            self._db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+            self._db.execute(_BUMP_BOTH)
             ids = list(ids)
             for i in range(0, len(ids), 500):
                 part = ids[i:i + 500]
@@ -130,11 +159,24 @@ class ChunkStore:
         return {r[0]: (r[1], r[2]) for r in rows}
 
     def set_doc_hashes(self, hashes: dict[str, str]) -> None:
+        """Called once the note vectors of these documents are stored."""
+        if not hashes:
+            return
         with self._db:
+            self._db.execute(_BUMP_VECTORS)
             self._db.executemany("UPDATE notes SET doc_hash = ? WHERE path = ?", [(h, p) for p, h in hashes.items()])
 
     def note_paths(self) -> set[str]:
         return {r[0] for r in self._db.execute("SELECT path FROM notes")}
+
+    def doc_hashes(self) -> tuple[dict[str, str], int]:
+        """({path: hash of its embedded document} for notes that have a note vector, vector generation), read in
+        one transaction."""
+        with self._db:
+            self._db.execute("BEGIN")
+            rows = self._db.execute("SELECT path, doc_hash FROM notes WHERE doc_hash != ''").fetchall()
+            generation = self.vector_generation()
+        return dict(rows), generation
 
     def earliest_dates(self) -> dict[str, str]:
         """path -> the earliest date any of its chunks carries (YYYY-MM-DD), for notes whose text is dated."""

@@ -22,6 +22,7 @@ from overlay.index.chroma_store import ChromaStore
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.chunking import Chunk, chunk_note
 from overlay.index.embedding import Embedder, embedder_name, make_embedder
+from overlay.index.exact import ExactStore, exact_store
 from overlay.index.vectors import VectorStore
 from overlay.lock import writer_lock
 from overlay.settings import Settings
@@ -290,6 +291,12 @@ class _Run:
         if changed_notes >= BM25_EAGER_NOTES or SparseIndex.built_for_of(self.s.bm25_path) is None:
             SparseIndex.build(self.texts, self.s.bm25_path)
 
+    def _build_exact(self, changed_notes: int) -> None:
+        """A bulk run brings the exact-search snapshots in step now; after a small one the first search does
+        (overlay.index.exact), which keeps a one-note re-index fast."""
+        for store in exact_stores(self.s, self.ix, self.texts):
+            store.bring_in_step(unless_built=changed_notes < BM25_EAGER_NOTES)
+
     # ---- vectors derived from the chunk texts: note vectors, the English model's ------------------------------
     def _derived_due(self) -> bool:
         """A refresh of the derived vectors did not finish, or the English model is another than last time."""
@@ -327,6 +334,7 @@ class _Run:
                                              "moved": r.moved}})
             self._build_sparse(r.new + r.modified + r.deleted + r.moved)
             self._refresh_derived()
+            self._build_exact(r.new + r.modified + r.deleted + r.moved)
         counts = self.manifest.counts()
         r.notes, r.chunks = counts["notes"], counts["chunks"]
         if not changed and self._derived_due():
@@ -335,6 +343,15 @@ class _Run:
         r.warnings += self.manifest.warnings()
         r.seconds = round(time.perf_counter() - self.t0, 3)
         return r
+
+
+def exact_stores(settings: Settings, ix: Indexer, texts: ChunkStore) -> list[ExactStore]:
+    """The exact-search views of the index's collections: the main model's, and the English model's once filled."""
+    stores = [exact_store(settings, ix.store, texts, ix.embedder.name)]
+    pair = ix.latin
+    if pair is not None:
+        stores.append(exact_store(settings, pair.store, texts, pair.embedder.name, chunks_from_store=True))
+    return stores
 
 
 def index_version(settings: Settings) -> str:

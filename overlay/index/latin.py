@@ -130,6 +130,7 @@ def refresh(paths: Iterable[str], texts: ChunkStore, latin: Latin, *, everything
     """Make the collection hold exactly the Latin-script chunks of the user's notes among `paths` (deleted notes
     included: theirs go); `everything`: also drop whatever it holds of chunks no longer indexed (after a refresh cut
     short). Returns how many chunks were embedded."""
+    orphans: list[str] = []
     if everything:
         orphans = sorted(latin.store.all_ids() - texts.all_ids())
         if orphans:
@@ -150,4 +151,6 @@ def refresh(paths: Iterable[str], texts: ChunkStore, latin: Latin, *, everything
         latin.store.add(batch, vectors, [{"path": wanted[cid].path,
                                           "text_hash": hashlib.sha1(t.encode("utf-8", "surrogatepass")).hexdigest()}
                                          for cid, t in zip(batch, texts_, strict=True)])
+    if everything or orphans or stale or todo:  # after a refresh cut short, too: it may have written before dying
+        texts.vectors_changed()
     return len(todo)

@@ -22,7 +22,7 @@ class StoredChunk:
 class Hit:
     id: str
     score: float  # cosine similarity
-    metadata: dict[str, Any]
+    metadata: dict[str, Any]  # what the store keeps beside the vector (Chroma: path, text_hash); {} from exact search
 
 
 @runtime_checkable
@@ -62,6 +62,10 @@ class VectorStore(Protocol):
     def delete_notes(self, paths: Sequence[str]) -> None: ...
 
     def note_paths(self) -> set[str]: ...
+
+    def note_embeddings(self, paths: Sequence[str]) -> dict[str, np.ndarray]:
+        """The note vectors of these notes (those that have one), by path."""
+        ...
 
     def query_notes(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         """The k notes whose note vector is nearest, (path, cosine), best first."""

@@ -18,10 +18,10 @@ from typing import Any
 
 from graph import GraphFileError, LinkGraph
 from overlay.answer.staleness import stale_answers
-from overlay.index import note_docs
+from overlay.index import exact, note_docs
 from overlay.index.bm25 import SparseIndex
 from overlay.index.chunk_store import ChunkStore
-from overlay.index.indexer import Indexer, Progress, graph_stamp
+from overlay.index.indexer import Indexer, Progress, exact_stores, graph_stamp
 from overlay.index.note_kinds import INLINE, OWN
 from overlay.jobs import handoff, metrics
 from overlay.jobs.audit_note import write_audit_note, write_failure_note
@@ -51,7 +51,7 @@ class ReindexReport:
 
 
 REPAIR_KINDS = ("missing_chunks", "orphan_chunks", "missing_texts", "orphan_texts", "graph_fixes", "note_vectors",
-                "bm25_rebuilt", "state_files_rebuilt", "collections_dropped")
+                "bm25_rebuilt", "exact_vectors", "state_files_rebuilt", "collections_dropped")
 
 
 def reindex(settings: Settings, *, full: bool = False, indexer: Indexer | None = None,
@@ -84,6 +84,7 @@ class _Reindex:
         self._audit_graph()
         self._audit_note_vectors()
         self._audit_bm25()
+        self._audit_exact()
         self._drop_old_models()
         self._find_stale_answers()
         self.report.reembedded = sum(r.embedded for r in runs)
@@ -140,6 +141,7 @@ class _Reindex:
             path.unlink(missing_ok=True)
         self.s.graph_path.unlink(missing_ok=True)
         shutil.rmtree(self.s.bm25_path, ignore_errors=True)
+        shutil.rmtree(self.s.exact_path, ignore_errors=True)
         self.ix.graph = None
         self.report.messages.append("--full: re-embedding every note")
 
@@ -232,6 +234,23 @@ class _Reindex:
         finally:
             texts.close()
 
+    def _audit_exact(self) -> None:
+        """The exact-search snapshots read afresh from the vector store, none reused; where a snapshot that was
+        current held other vectors than the store, the difference is counted as repaired."""
+        texts = ChunkStore(self.s.chunks_path)
+        try:
+            generation = texts.vector_generation()
+            texts.vectors_changed()  # long-lived readers load the new builds
+            for store in exact_stores(self.s, self.ix, texts):
+                for kind in store.kinds():
+                    before = exact.load(store.folder / kind)
+                    after = store.rebuild(kind, fresh=True)
+                    self.report.checked[f"exact_{kind}"] = len(after.keys) if after else 0
+                    if before is not None and after is not None and before.built_for == generation:
+                        self.report.repaired["exact_vectors"] += exact.differences(before, after)
+        finally:
+            texts.close()
+
     def _find_stale_answers(self) -> None:
         """Answer notes whose sources changed or vanished since they were written (listed, never rewritten)."""
         manifest = Manifest(self.s.manifest_path)
@@ -255,6 +274,8 @@ class _Reindex:
             return
         latin_name = self.ix.latin_name()
         dropped = self.ix.store.drop_other_models(keep=[latin_name] if latin_name else [])
+        for name in dropped:  # their exact-search snapshots (named as the chunk collection) go with them
+            shutil.rmtree(self.s.exact_path / name, ignore_errors=True)
         if dropped:
             self.report.repaired["collections_dropped"] += len(dropped)
             self.report.messages.append(f"dropped the collections of earlier embedding models: {', '.join(dropped)}")

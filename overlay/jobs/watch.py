@@ -27,6 +27,7 @@ from overlay.answer.llm import LLM, make_llm
 from overlay.answer.writeback import answers_dir
 from overlay.index.chroma_store import ChromaStore
 from overlay.index.chunk_store import ChunkStore
+from overlay.index.exact import exact_store
 from overlay.index.indexer import Indexer, IndexReport, graph_stamp
 from overlay.index.note_kinds import ASKS
 from overlay.jobs import handoff, metrics, triggers
@@ -35,7 +36,7 @@ from overlay.jobs.reindex import recorded_reindex
 from overlay.jobs.schedule import hour_minute
 from overlay.jobs.watch_health import Health
 from overlay.lock import writer_lock
-from overlay.search.reader import fusion_options
+from overlay.search.reader import fusion_options, searched_exactly
 from overlay.search.rerank import make_reranker
 from overlay.search.retrieval import Retriever
 from overlay.settings import Settings
@@ -276,12 +277,14 @@ class Watcher:
         if self._retriever_factory is not None:
             return self._retriever_factory()
         if self._warm is None:
-            self._warm = Retriever(embedder=self.indexer.embedder, store=self.indexer.store,
-                                   texts=ChunkStore(self.settings.chunks_path), sparse=None, graph=self.indexer.graph,
+            texts, model = ChunkStore(self.settings.chunks_path), self.indexer.embedder.name
+            self._warm = Retriever(embedder=self.indexer.embedder,
+                                   store=exact_store(self.settings, self.indexer.store, texts, model),
+                                   texts=texts, sparse=None, graph=self.indexer.graph,
                                    **fusion_options(self.settings), reranker=make_reranker(self.settings),
                                    rerank_top=self.settings.rerank_top,
                                    bm25_path=self.settings.bm25_path, graph_path=self.settings.graph_path,
-                                   latin=lambda: self.indexer.latin)
+                                   latin=lambda: searched_exactly(self.settings, self.indexer.latin, texts))
             self._warm.use_graph(self.indexer.graph, self.indexer.graph_stamp)
         self._warm.refresh()  # no change since start: the indexer never loaded the graph, so it comes from disk
         return self._warm

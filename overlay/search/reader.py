@@ -13,6 +13,7 @@ from overlay.index.bm25 import SparseIndex
 from overlay.index.chroma_store import ChromaStore
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.embedding import Embedder, make_embedder
+from overlay.index.exact import exact_store
 from overlay.index.latin import Latin
 from overlay.search.rerank import make_reranker
 from overlay.search.retrieval import Retriever
@@ -40,14 +41,15 @@ def open_retriever(settings: Settings, embedder: Embedder | None = None, *, live
     except (FileNotFoundError, GraphFileError):
         graph = None  # graph expansion is skipped; `overlay index` rebuilds the file
     texts = ChunkStore(settings.chunks_path)
-    return Retriever(embedder=embedder, store=ChromaStore(settings, embedder.name, embedder.dim), texts=texts,
+    store = exact_store(settings, ChromaStore(settings, embedder.name, embedder.dim), texts, embedder.name)
+    return Retriever(embedder=embedder, store=store, texts=texts,
                      sparse=SparseIndex.current(texts, settings.bm25_path), graph=graph,
                      **fusion_options(settings), reranker=make_reranker(settings), rerank_top=settings.rerank_top,
                      bm25_path=settings.bm25_path if live else None, graph_path=settings.graph_path if live else None,
-                     latin=english_opener(settings, embedder.name))
+                     latin=english_opener(settings, embedder.name, texts))
 
 
-def english_opener(settings: Settings, main_model: str) -> Callable[[], Latin | None] | None:
+def english_opener(settings: Settings, main_model: str, texts: ChunkStore) -> Callable[[], Latin | None] | None:
     """None when no English model is configured beside `main_model`; else what opens it — once an index run has
     filled its collection (the manifest records that), so search never creates a collection nor reads a half-filled
     one, and a long-lived retriever picks it up after the first run that fills it."""
@@ -61,9 +63,17 @@ def english_opener(settings: Settings, main_model: str) -> Callable[[], Latin | 
             filled = manifest.meta("latin_filled") == collection
         finally:
             manifest.close()
-        return latin.open_latin(settings, main_model, ChromaStore)[0] if filled else None
+        return searched_exactly(settings, latin.open_latin(settings, main_model, ChromaStore)[0], texts) \
+            if filled else None
 
     return open_when_filled
+
+
+def searched_exactly(settings: Settings, pair: Latin | None, texts: ChunkStore) -> Latin | None:
+    """The English model with its collection searched exactly (overlay.index.exact)."""
+    if pair is None:
+        return None
+    return Latin(pair.embedder, exact_store(settings, pair.store, texts, pair.embedder.name, chunks_from_store=True))
 
 
 def note_path(retriever: Retriever, note: str) -> str:

@@ -69,7 +69,7 @@ def test_a_model_change_migrates_and_drops_the_old_collection_only_when_done(tmp
     """Real embedded Chroma, two stand-in models: the old collection survives until the new one is complete."""
     import chromadb
 
-    from overlay.index.chroma_store import ChromaStore
+    from overlay.index.chroma_store import ChromaStore, collection_name
     from overlay.index.indexer import Indexer
     from overlay.jobs.reindex import reindex
     from tests.fakes import HashEmbedder
@@ -96,6 +96,7 @@ def test_a_model_change_migrates_and_drops_the_old_collection_only_when_done(tmp
     assert report.reembedded == report.checked["chunks"] > 0
     assert report.repaired["collections_dropped"] == 2  # the old model's chunk and note vectors
     assert all("new-model" in name for name in collections()) and len(collections()) == 2
+    assert [p.name for p in settings.exact_path.iterdir()] == [collection_name("st:new-model")]  # snapshots too
 
 
 def test_a_model_change_keeps_the_english_models_collection_and_drops_an_older_one(tmp_path: Path) -> None:

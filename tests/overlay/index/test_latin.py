@@ -193,10 +193,11 @@ def test_search_uses_the_english_collection_only_once_an_index_run_filled_it(vau
     write(vault, "en.md", ENGLISH)
     settings = load_settings(vault)
     Indexer(settings, embedder=HashEmbedder(), store_factory=lambda *_: MemoryStore()).run()
-    opener = reader.english_opener(settings, DEFAULT_EMBEDDING)
+    texts = ChunkStore(settings.chunks_path)
+    opener = reader.english_opener(settings, DEFAULT_EMBEDDING, texts)
     assert opener is not None and opener() is None  # the index recorded no English collection: none is opened
-    assert reader.english_opener(dataclasses.replace(settings, latin_model="none"), DEFAULT_EMBEDDING) is None
-    assert reader.english_opener(settings, "st:another-model") is None
+    assert reader.english_opener(dataclasses.replace(settings, latin_model="none"), DEFAULT_EMBEDDING, texts) is None
+    assert reader.english_opener(settings, "st:another-model", texts) is None
 
 
 def test_minilm_is_loaded_only_when_an_english_chunk_needs_it(vault: Path, monkeypatch) -> None:
