@@ -4,8 +4,9 @@ ranks the same.
 Why: Chroma builds its HNSW graph with several threads, and past ~20,000 chunks two builds of the same vectors,
 added in the same order and batches, are not the same graph (identical top 120 for 94 of 150 queries at 24,923
 chunks; chromadb 1.5.9 takes no setting that makes the build repeatable), so two indexes of the same vault could
-rank a near tie differently. A matrix product over every vector has no such spread, and up to EXACT_MAX vectors it
-is also faster: 2.6 ms a query against 16.6 ms for Chroma at `ef_search` 1,000 (24,923 × 512, README "Benchmarks").
+rank a near tie differently. A matrix product over every vector has no such spread, and at these sizes it is also
+faster: 4.1–4.4 ms for a list of 120 against 13.6–14.8 ms for Chroma at `ef_search` 1,000 (24,923 × 512;
+bench/exact_bench.py, README "Benchmarks").
 Above EXACT_MAX, search goes to Chroma's HNSW (the matrix would take too much memory and time per query).
 
 Chroma stays the store of record: the index writes only there. Here each collection (a model's section vectors,
@@ -39,7 +40,7 @@ from overlay.index.vectors import Hit, VectorStore
 from overlay.lock import short_lock
 from overlay.settings import Settings
 
-EXACT_MAX = 150_000  # vectors; 150,000 × 512 float32 is 300 MB read per query (~40 ms on 2 cores)
+EXACT_MAX = 150_000  # vectors; 150,000 × 512 float32 is 300 MB read per query (36 ms measured here on 2 cores)
 META = "overlay.json"
 CHUNKS, NOTES = "chunks", "notes"
 
