@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -19,6 +19,9 @@ from overlay.errors import OverlayError
 from overlay.index.embedding import Embedder
 from overlay.settings import Settings
 from vault_sync import Manifest
+
+if TYPE_CHECKING:
+    from overlay.index.chunk_store import ChunkStore
 
 CUDA_INSTALL = ('CMAKE_ARGS="-DGGML_CUDA=on" pip install --no-cache-dir --force-reinstall '
                 '"llama-cpp-python==0.3.36"')
@@ -222,22 +225,38 @@ def _index(settings: Settings) -> Check:
         counts = manifest.counts()
     finally:
         manifest.close()
+    embedder = _embedder(settings)
     texts = ChunkStore(settings.chunks_path)
     try:
         stored = texts.count()
+        searched = _exact_search(settings, embedder.name, texts)
     finally:
         texts.close()
-    embedder = _embedder(settings)
     vectors = ChromaStore(settings, embedder.name, embedder.dim).count()
     try:
         graph_notes = LinkGraph.load(settings.graph_path).stats()["notes"]
     except (FileNotFoundError, GraphFileError) as exc:
         return Check("index", False, f"link graph unreadable: {exc}", "run `overlay index` to rebuild it")
     figures = {"manifest chunks": counts["chunks"], "chunk texts": stored, "vectors": vectors,
-               "manifest notes": counts["notes"], "graph notes": graph_notes}
+               "manifest notes": counts["notes"], "graph notes": graph_notes, "exact-search vectors": searched}
     ok = counts["chunks"] == stored == vectors and graph_notes >= counts["notes"]
     return Check("index", ok, ", ".join(f"{k} {v}" for k, v in figures.items()),
                  "" if ok else "run `overlay reindex`: it audits and repairs the index")
+
+
+def _exact_search(settings: Settings, model: str, texts: ChunkStore) -> str:
+    """How many chunk vectors search reads exactly (overlay.index.exact), and whether they are in step."""
+    from overlay.index import exact
+
+    if texts.count() > exact.EXACT_MAX:
+        return f"off above {exact.EXACT_MAX} (Chroma's HNSW searches)"
+    snapshot = exact.load(exact.folder_for(settings, model) / exact.CHUNKS)
+    if snapshot is None:
+        return "none yet (the next search builds them)"
+    if snapshot.built_for != texts.vector_generation():
+        return f"{len(snapshot.keys)} (the next search brings them in step)"
+    return f"{len(snapshot.keys)}" + ("" if snapshot.complete else " (some chunks had no vector in the store: "
+                                                                   "`overlay reindex` repairs that)")
 
 
 def _answers(settings: Settings) -> Check:

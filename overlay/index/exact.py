@@ -17,7 +17,7 @@ by the index run after a bulk change, else by the first search that finds it sta
 under `<kind>.lock`. Keys are sorted, so the same vectors give the same file and ties rank by key.
 
 On disk: `exact/<collection>/<kind>/` holds builds swapped in whole (overlay.index.builds): vectors.npy (as stored),
-norms.npy, keys.json (keys, stamps — a note's document hash —, own flags), overlay.json (built_for, dim).
+norms.npy, keys.json (keys, stamps — a note's document hash —, own flags), overlay.json (built_for, dim, complete).
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ class Snapshot:
     matrix: np.ndarray  # the vectors as the store holds them (float32, memory-mapped once saved)
     norms: np.ndarray
     built_for: int
+    complete: bool = True  # every wanted key was found in the store when it was built
     _rows: dict[str, int] | None = field(default=None, repr=False)
     _user: np.ndarray | None = field(default=None, repr=False)
 
@@ -120,29 +121,34 @@ def load(folder: Path) -> Snapshot | None:
         if not len(keys) == len(listing["stamps"]) == len(listing["own"]) == matrix.shape[0] == len(norms):
             return None
         return Snapshot(keys, listing["stamps"], np.asarray(listing["own"], dtype=bool), matrix, norms,
-                        int(meta["built_for"]))
+                        int(meta["built_for"]), bool(meta.get("complete")))
     return None
 
 
 def build(folder: Path, wanted: Callable[[], Wanted], fetch: Callable[[Sequence[str]], dict[str, np.ndarray]], *,
           limit: int = EXACT_MAX, fresh: bool = False) -> Snapshot | None:
     """Bring the snapshot in `folder` in step with what `wanted` reads (unless another process just did); None, and
-    no snapshot kept, when it would hold more than `limit` vectors. Keys the store does not hold (a write in
-    progress) are left out until the generation moves again. `fresh`: every vector read from the store again (the
-    nightly audit), none reused."""
+    no snapshot kept, when it would hold more than `limit` vectors. Keys the store does not hold are left out and
+    the snapshot marked incomplete, so that whoever loads it next asks the store for them again: a write in
+    progress, or an embedded Chroma client opened before another process wrote (it does not see those writes;
+    a fresh process does). `fresh`: every vector read from the store again (the nightly audit), none reused."""
     with short_lock(folder.with_name(folder.name + ".lock"), "rebuilding the exact-search vectors"):
         want = wanted()
         ready = None if fresh else load(folder)
-        if ready is not None and ready.built_for == want.built_for:
+        same = ready is not None and ready.built_for == want.built_for
+        if same and ready.complete:
             return ready
         if len(want.stamps) > limit:
             shutil.rmtree(folder, ignore_errors=True)
             return None
         keys = sorted(want.stamps)
         kept = _reusable(ready, want)
-        fetched = fetch([key for key in keys if key not in kept]) if len(kept) < len(keys) else {}
+        needed = [key for key in keys if key not in kept]
+        fetched = fetch(needed) if needed else {}
+        if same and not fetched:
+            return ready  # still incomplete, and nothing new to write
         keys = [key for key in keys if key in kept or key in fetched]
-        snapshot = _assemble(keys, want, ready, kept, fetched)
+        snapshot = _assemble(keys, want, ready, kept, fetched, complete=len(fetched) == len(needed))
         _save(folder, snapshot)
         return load(folder) or snapshot
 
@@ -156,7 +162,7 @@ def _reusable(ready: Snapshot | None, want: Wanted) -> dict[str, int]:
 
 
 def _assemble(keys: list[str], want: Wanted, ready: Snapshot | None, kept: dict[str, int],
-              fetched: dict[str, np.ndarray]) -> Snapshot:
+              fetched: dict[str, np.ndarray], *, complete: bool) -> Snapshot:
     dim = next(iter(fetched.values())).shape[0] if fetched else (ready.matrix.shape[1] if ready else 0)
     matrix = np.empty((len(keys), dim), dtype=np.float32)
     from_ready = [(row, kept[key]) for row, key in enumerate(keys) if key in kept]
@@ -169,7 +175,7 @@ def _assemble(keys: list[str], want: Wanted, ready: Snapshot | None, kept: dict[
     norms = np.linalg.norm(matrix, axis=1) if len(keys) else np.zeros(0, dtype=np.float32)
     norms[norms == 0] = 1.0
     return Snapshot(keys, [want.stamps[key] for key in keys], np.asarray([key in want.own for key in keys], dtype=bool),
-                    matrix, norms.astype(np.float32), want.built_for)
+                    matrix, norms.astype(np.float32), want.built_for, complete)
 
 
 def _save(folder: Path, snapshot: Snapshot) -> None:
@@ -179,7 +185,8 @@ def _save(folder: Path, snapshot: Snapshot) -> None:
     (build_dir / "keys.json").write_text(json.dumps({"keys": snapshot.keys, "stamps": snapshot.stamps,
                                                      "own": snapshot.own.tolist()}), encoding="utf-8")
     (build_dir / META).write_text(json.dumps({"built_for": snapshot.built_for, "dim": int(snapshot.matrix.shape[1]),
-                                              "count": len(snapshot.keys)}), encoding="utf-8")
+                                              "count": len(snapshot.keys), "complete": snapshot.complete}),
+                                  encoding="utf-8")
     publish(build_dir)
 
 
@@ -226,7 +233,7 @@ class ExactStore:
         seen, snapshot = self._snapshots.get(kind, (None, None))
         if seen != generation:
             snapshot = load(self.folder / kind)
-            if snapshot is None or snapshot.built_for != generation:
+            if snapshot is None or snapshot.built_for != generation or not snapshot.complete:
                 try:
                     snapshot = self.rebuild(kind)
                 except OSError as exc:  # disk full, a read-only state folder: one clear line, not a traceback

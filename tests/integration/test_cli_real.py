@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -193,6 +194,8 @@ def test_doctor_reports_every_part(indexed: Path) -> None:
     generation = next(c for c in data["checks"] if c["name"] == "generation")
     assert generation["ok"] and "tokens in" in generation["detail"] and "use_extra_bufts=" in generation["detail"]
     assert "repacked CPU weights" in next(c["detail"] for c in data["checks"] if c["name"] == "llama-cpp-python")
+    index = next(c["detail"] for c in data["checks"] if c["name"] == "index")
+    assert re.search(r"exact-search vectors \d+", index), index  # the index run built the snapshots
 
 
 def test_eval_scores_what_search_returns_and_the_top_does_not_depend_on_k(indexed: Path) -> None:

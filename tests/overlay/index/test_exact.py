@@ -3,6 +3,7 @@ record, the same first results whatever k, kept in step incrementally, never tru
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -179,3 +180,18 @@ def test_a_snapshot_that_cannot_be_written_is_one_clear_error(ix, monkeypatch) -
         store.query(ix.embedder.embed_query("сон"), 3)
     assert "disk space" in caught.value.hint
     assert exact.load(store.folder / exact.CHUNKS) is not None  # the last good build is still there
+
+
+def test_vectors_the_store_did_not_show_are_asked_for_again_by_the_next_reader(ix) -> None:
+    """A chunk whose vector the store did not give (a write in progress; an embedded Chroma client opened before
+    another process wrote) leaves the snapshot incomplete: the next process that opens it asks again."""
+    store = exact_of(ix)
+    shutil.rmtree(store.folder)  # built from nothing: no earlier row to reuse
+    hidden = sorted(ix.store.all_ids())[0]
+    row = ix.store.rows.pop(hidden)
+    first = store.snapshot(exact.CHUNKS)
+    assert hidden not in first.keys and not first.complete
+    assert store.snapshot(exact.CHUNKS) is first  # within one process: once per generation
+    ix.store.rows[hidden] = row  # now the store shows it, with no write to the chunk store
+    later = exact_of(ix).snapshot(exact.CHUNKS)
+    assert hidden in later.keys and later.complete and later.built_for == first.built_for
