@@ -55,8 +55,9 @@ class ChunkStore:
         self._db.executescript(_SCHEMA)
         # The vector generation starts at a random number: a store made afresh (`reindex --full`, a corrupt one
         # rebuilt) must not count up to the tag of a snapshot built from the store it replaced.
-        with self._db:
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('vectors', ?)", (secrets.randbelow(2 ** 52),))
+        if self._db.execute("SELECT 1 FROM meta WHERE key = 'vectors'").fetchone() is None:
+            with self._db:
+                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('vectors', ?)", (secrets.randbelow(2 ** 52),))
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(chunks)")}
         with self._db:  # a chunk store written before these columns existed (its rows are rewritten on upgrade)
             if "link_share" not in columns:
