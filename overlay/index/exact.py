@@ -23,6 +23,7 @@ norms.npy, keys.json (keys, stamps — a note's document hash —, own flags), o
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ class Snapshot:
     norms: np.ndarray
     built_for: int
     complete: bool = True  # every wanted key was found in the store when it was built
+    build: Path | None = None  # the folder it was loaded from
     _rows: dict[str, int] | None = field(default=None, repr=False)
     _user: np.ndarray | None = field(default=None, repr=False)
 
@@ -121,7 +123,7 @@ def load(folder: Path) -> Snapshot | None:
         if not len(keys) == len(listing["stamps"]) == len(listing["own"]) == matrix.shape[0] == len(norms):
             return None
         return Snapshot(keys, listing["stamps"], np.asarray(listing["own"], dtype=bool), matrix, norms,
-                        int(meta["built_for"]), bool(meta.get("complete")))
+                        int(meta["built_for"]), bool(meta.get("complete")), build)
     return None
 
 
@@ -149,7 +151,8 @@ def build(folder: Path, wanted: Callable[[], Wanted], fetch: Callable[[Sequence[
             return ready  # still incomplete, and nothing new to write
         keys = [key for key in keys if key in kept or key in fetched]
         snapshot = _assemble(keys, want, ready, kept, fetched, complete=len(fetched) == len(needed))
-        _save(folder, snapshot)
+        same_rows = ready is not None and not fetched and keys == ready.keys  # the matrix as it was, row for row
+        _save(folder, snapshot, ready.build if same_rows and ready is not None else None)
         return load(folder) or snapshot
 
 
@@ -178,16 +181,27 @@ def _assemble(keys: list[str], want: Wanted, ready: Snapshot | None, kept: dict[
                     matrix, norms.astype(np.float32), want.built_for, complete)
 
 
-def _save(folder: Path, snapshot: Snapshot) -> None:
+def _save(folder: Path, snapshot: Snapshot, same_rows_as: Path | None) -> None:
+    """`same_rows_as`: a build whose matrix this one repeats — linked, not written again (after most edits only one
+    of the three snapshots changes, and the chunk matrix alone is 50 MB at 10,000 notes)."""
     build_dir = new_build(folder, snapshot.built_for)
-    np.save(build_dir / "vectors.npy", snapshot.matrix)
-    np.save(build_dir / "norms.npy", snapshot.norms)
+    for name, array in (("vectors.npy", snapshot.matrix), ("norms.npy", snapshot.norms)):
+        if same_rows_as is None or not _linked(same_rows_as / name, build_dir / name):
+            np.save(build_dir / name, array)
     (build_dir / "keys.json").write_text(json.dumps({"keys": snapshot.keys, "stamps": snapshot.stamps,
                                                      "own": snapshot.own.tolist()}), encoding="utf-8")
     (build_dir / META).write_text(json.dumps({"built_for": snapshot.built_for, "dim": int(snapshot.matrix.shape[1]),
                                               "count": len(snapshot.keys), "complete": snapshot.complete}),
                                   encoding="utf-8")
     publish(build_dir)
+
+
+def _linked(source: Path, target: Path) -> bool:
+    try:
+        os.link(source, target)
+        return True
+    except OSError:  # a filesystem without hard links, the old build pruned meanwhile: written instead
+        return False
 
 
 def differences(before: Snapshot, after: Snapshot) -> int:

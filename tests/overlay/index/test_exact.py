@@ -175,7 +175,7 @@ def test_a_snapshot_that_cannot_be_written_is_one_clear_error(ix, monkeypatch) -
     def full(*_a, **_k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(exact.np, "save", full)
+    monkeypatch.setattr(exact, "new_build", full)
     with pytest.raises(StoreError, match="No space left") as caught:
         store.query(ix.embedder.embed_query("сон"), 3)
     assert "disk space" in caught.value.hint
@@ -195,3 +195,21 @@ def test_vectors_the_store_did_not_show_are_asked_for_again_by_the_next_reader(i
     ix.store.rows[hidden] = row  # now the store shows it, with no write to the chunk store
     later = exact_of(ix).snapshot(exact.CHUNKS)
     assert hidden in later.keys and later.complete and later.built_for == first.built_for
+
+
+def test_a_snapshot_whose_rows_did_not_change_links_its_matrix_instead_of_writing_it(ix, vault: Path) -> None:
+    long = NOTES["GPU.md"] + "\n\n" + "\n\n".join(f"## Part {i}\n" + "The card runs models. " * 15 for i in range(6))
+    write(vault, "GPU.md", long)
+    ix.run()
+    store = exact_of(ix)
+    store.query_notes(ix.embedder.embed_query("GPU"), 3)
+    store.query(ix.embedder.embed_query("GPU"), 3)
+    notes_before = exact.current(store.folder / exact.NOTES)
+    write(vault, "GPU.md", long + "\n\n## Fan\nA quiet fan.")  # a new last section: the chunks change, the note
+    ix.run()  # vector (names and the first 1,500 characters) does not
+    store.query_notes(ix.embedder.embed_query("GPU"), 3)
+    store.query(ix.embedder.embed_query("GPU"), 3)
+    notes, chunks = exact.current(store.folder / exact.NOTES), exact.current(store.folder / exact.CHUNKS)
+    assert notes != notes_before
+    assert (notes / "vectors.npy").stat().st_ino == (notes_before / "vectors.npy").stat().st_ino
+    assert (chunks / "vectors.npy").stat().st_nlink == 1  # new rows: written
