@@ -151,8 +151,7 @@ def build(folder: Path, wanted: Callable[[], Wanted], fetch: Callable[[Sequence[
             return ready  # still incomplete, and nothing new to write
         keys = [key for key in keys if key in kept or key in fetched]
         snapshot = _assemble(keys, want, ready, kept, fetched, complete=len(fetched) == len(needed))
-        same_rows = ready is not None and not fetched and keys == ready.keys  # the matrix as it was, row for row
-        _save(folder, snapshot, ready.build if same_rows and ready is not None else None)
+        _save(folder, snapshot, ready.build if ready is not None and snapshot.matrix is ready.matrix else None)
         return load(folder) or snapshot
 
 
@@ -166,6 +165,11 @@ def _reusable(ready: Snapshot | None, want: Wanted) -> dict[str, int]:
 
 def _assemble(keys: list[str], want: Wanted, ready: Snapshot | None, kept: dict[str, int],
               fetched: dict[str, np.ndarray], *, complete: bool) -> Snapshot:
+    """The new snapshot's rows: kept ones from `ready`, the rest fetched; `ready`'s own matrix when every row is
+    kept in place (most edits leave one or two of the three snapshots as they were)."""
+    stamps, own = [want.stamps[key] for key in keys], np.asarray([key in want.own for key in keys], dtype=bool)
+    if ready is not None and not fetched and keys == ready.keys:
+        return Snapshot(keys, stamps, own, ready.matrix, ready.norms, want.built_for, complete)
     dim = next(iter(fetched.values())).shape[0] if fetched else (ready.matrix.shape[1] if ready else 0)
     matrix = np.empty((len(keys), dim), dtype=np.float32)
     from_ready = [(row, kept[key]) for row, key in enumerate(keys) if key in kept]
@@ -177,8 +181,7 @@ def _assemble(keys: list[str], want: Wanted, ready: Snapshot | None, kept: dict[
             matrix[row] = fetched[key]
     norms = np.linalg.norm(matrix, axis=1) if len(keys) else np.zeros(0, dtype=np.float32)
     norms[norms == 0] = 1.0
-    return Snapshot(keys, [want.stamps[key] for key in keys], np.asarray([key in want.own for key in keys], dtype=bool),
-                    matrix, norms.astype(np.float32), want.built_for, complete)
+    return Snapshot(keys, stamps, own, matrix, norms.astype(np.float32), want.built_for, complete)
 
 
 def _save(folder: Path, snapshot: Snapshot, same_rows_as: Path | None) -> None:
