@@ -5,7 +5,7 @@ Why: Chroma builds its HNSW graph with several threads, and past ~20,000 chunks 
 added in the same order and batches, are not the same graph (identical top 120 for 94 of 150 queries at 24,923
 chunks; chromadb 1.5.9 takes no setting that makes the build repeatable), so two indexes of the same vault could
 rank a near tie differently. A matrix product over every vector has no such spread, and at these sizes it is also
-faster: 4.1–4.4 ms for a list of 120 against 13.6–14.8 ms for Chroma at `ef_search` 1,000 (24,923 × 512;
+faster: 3.5–4.4 ms for a list of 120 against 11.1–14.8 ms for Chroma at `ef_search` 1,000 (24,923 × 512;
 bench/exact_bench.py, README "Benchmarks").
 Above EXACT_MAX, search goes to Chroma's HNSW (the matrix would take too much memory and time per query).
 
