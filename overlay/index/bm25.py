@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from overlay.index.builds import LOAD_TRIES, current, new_build, publish
+from overlay.index.builds import current, new_build, publish, read_live
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.stems import tokenize
 from overlay.lock import short_lock
@@ -81,21 +81,14 @@ class SparseIndex:
     def load(cls, folder: Path) -> SparseIndex | None:
         import bm25s
 
-        for _ in range(LOAD_TRIES):
-            build = current(folder)
-            if build is None:
-                return None
-            try:
-                ids = json.loads((build / "ids.json").read_text(encoding="utf-8"))
-                retriever = bm25s.BM25.load(str(build), mmap=True, show_progress=False) if ids else None
-                own = np.load(build / "own.npy")
-                built_for = json.loads((build / META).read_text(encoding="utf-8")).get("built_for")
-            except FileNotFoundError:
-                continue
-            except (OSError, ValueError):
-                return None
+        def read(build: Path) -> SparseIndex:
+            ids = json.loads((build / "ids.json").read_text(encoding="utf-8"))
+            retriever = bm25s.BM25.load(str(build), mmap=True, show_progress=False) if ids else None
+            own = np.load(build / "own.npy")
+            built_for = json.loads((build / META).read_text(encoding="utf-8")).get("built_for")
             return cls(retriever, ids, built_for, own)
-        return None
+
+        return read_live(folder, read)
 
     def search(self, query: str, n: int, *, include_own: bool = False) -> list[tuple[str, float]]:
         """Top `n` (chunk id, BM25 score) with a positive score; the overlay's own notes only when asked for (they

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import secrets
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from vault_sync import write_atomic
 
 CURRENT = "CURRENT"
 LOAD_TRIES = 3  # a swap between reading CURRENT and opening the build: read CURRENT again
+T = TypeVar("T")
 
 
 def current(folder: Path) -> Path | None:
@@ -22,6 +25,22 @@ def current(folder: Path) -> Path | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     return folder / name if name and "/" not in name and not name.startswith(".") else None
+
+
+def read_live(folder: Path, read: Callable[[Path], T | None]) -> T | None:
+    """`read` of the live build; None when there is none or it is damaged (`read` raising OSError or ValueError,
+    or returning None), and read again when a swap pruned it mid-read (FileNotFoundError)."""
+    for _ in range(LOAD_TRIES):
+        build = current(folder)
+        if build is None:
+            return None
+        try:
+            return read(build)
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError):
+            return None
+    return None
 
 
 def new_build(folder: Path, built_for: object) -> Path:

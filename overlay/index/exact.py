@@ -34,7 +34,7 @@ import numpy as np
 
 from overlay.errors import StoreError
 from overlay.index.bm25 import top_indices
-from overlay.index.builds import LOAD_TRIES, current, new_build, publish
+from overlay.index.builds import current, new_build, publish, read_live
 from overlay.index.chroma_store import collection_name
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.vectors import Hit, VectorStore
@@ -106,25 +106,20 @@ def wanted_stored(texts: ChunkStore, store: VectorStore) -> Wanted:
 
 
 def load(folder: Path) -> Snapshot | None:
-    for _ in range(LOAD_TRIES):
-        build = current(folder)
-        if build is None:
-            return None
-        try:
-            listing = json.loads((build / "keys.json").read_text(encoding="utf-8"))
-            meta = json.loads((build / META).read_text(encoding="utf-8"))
-            matrix = np.load(build / "vectors.npy", mmap_mode="r")
-            norms = np.load(build / "norms.npy")
-        except FileNotFoundError:
-            continue
-        except (OSError, ValueError):
-            return None  # damaged: rebuilt by whoever wants it
-        keys = listing["keys"]
-        if not len(keys) == len(listing["stamps"]) == len(listing["own"]) == matrix.shape[0] == len(norms):
-            return None
-        return Snapshot(keys, listing["stamps"], np.asarray(listing["own"], dtype=bool), matrix, norms,
-                        int(meta["built_for"]), bool(meta.get("complete")), build)
-    return None
+    """The live snapshot; None when there is none or it is damaged (rebuilt by whoever wants it)."""
+    return read_live(folder, _read)
+
+
+def _read(build: Path) -> Snapshot | None:
+    listing = json.loads((build / "keys.json").read_text(encoding="utf-8"))
+    meta = json.loads((build / META).read_text(encoding="utf-8"))
+    matrix = np.load(build / "vectors.npy", mmap_mode="r")
+    norms = np.load(build / "norms.npy")
+    keys = listing["keys"]
+    if not len(keys) == len(listing["stamps"]) == len(listing["own"]) == matrix.shape[0] == len(norms):
+        return None
+    return Snapshot(keys, listing["stamps"], np.asarray(listing["own"], dtype=bool), matrix, norms,
+                    int(meta["built_for"]), bool(meta.get("complete")), build)
 
 
 def build(folder: Path, wanted: Callable[[], Wanted], fetch: Callable[[Sequence[str]], dict[str, np.ndarray]], *,
