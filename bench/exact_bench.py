@@ -28,7 +28,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 from bench.synth import EN, RU, make_vault
 from overlay.index import exact, latin
 from overlay.index.chroma_store import ChromaStore
-from overlay.index.exact import exact_store
+from overlay.index.exact import english_store, exact_store
 from overlay.index.indexer import Indexer
 from overlay.search.reader import english_opener, fusion_options, open_retriever
 from overlay.search.retrieval import Retriever
@@ -69,7 +69,7 @@ def main() -> None:
                      graph=retriever.graph, **fusion_options(settings), latin=lambda: english)  # the same, on HNSW
     stores = {"chunks": exact_store(settings, chroma, texts, name)}
     if english is not None:
-        stores["english"] = exact_store(settings, english.store, texts, english.embedder.name, chunks_from_store=True)
+        stores["english"] = english_store(settings, english, texts)
     fresh, in_step, sizes = {}, {}, {}
     for label, one in stores.items():
         for kind in one.kinds():

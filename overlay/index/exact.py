@@ -28,7 +28,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,6 +40,9 @@ from overlay.index.chunk_store import ChunkStore
 from overlay.index.vectors import Hit, VectorStore
 from overlay.lock import short_lock
 from overlay.settings import Settings
+
+if TYPE_CHECKING:
+    from overlay.index.latin import Latin
 
 EXACT_MAX = 150_000  # vectors; 150,000 × 512 float32 is 300 MB read per query (36 ms measured here on 2 cores)
 META = "overlay.json"
@@ -283,3 +286,8 @@ def folder_for(settings: Settings, model: str) -> Path:
 def exact_store(settings: Settings, store: VectorStore, texts: ChunkStore, model: str, *,
                 chunks_from_store: bool = False, limit: int = EXACT_MAX) -> ExactStore:
     return ExactStore(store, texts, folder_for(settings, model), chunks_from_store=chunks_from_store, limit=limit)
+
+
+def english_store(settings: Settings, pair: Latin, texts: ChunkStore) -> ExactStore:
+    """The English model's collection searched exactly: its keys are whatever it holds (overlay.index.latin)."""
+    return exact_store(settings, pair.store, texts, pair.embedder.name, chunks_from_store=True)

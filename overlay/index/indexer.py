@@ -22,7 +22,7 @@ from overlay.index.chroma_store import ChromaStore
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.chunking import Chunk, chunk_note
 from overlay.index.embedding import Embedder, embedder_name, make_embedder
-from overlay.index.exact import ExactStore, exact_store
+from overlay.index.exact import ExactStore, english_store, exact_store
 from overlay.index.vectors import VectorStore
 from overlay.lock import writer_lock
 from overlay.settings import Settings
@@ -350,7 +350,7 @@ def exact_stores(settings: Settings, ix: Indexer, texts: ChunkStore) -> list[Exa
     stores = [exact_store(settings, ix.store, texts, ix.embedder.name)]
     pair = ix.latin
     if pair is not None:
-        stores.append(exact_store(settings, pair.store, texts, pair.embedder.name, chunks_from_store=True))
+        stores.append(english_store(settings, pair, texts))
     return stores
 
 

@@ -13,7 +13,7 @@ from overlay.index.bm25 import SparseIndex
 from overlay.index.chroma_store import ChromaStore
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.embedding import Embedder, make_embedder
-from overlay.index.exact import exact_store
+from overlay.index.exact import english_store, exact_store
 from overlay.index.latin import Latin
 from overlay.search.rerank import make_reranker
 from overlay.search.retrieval import Retriever
@@ -73,7 +73,7 @@ def searched_exactly(settings: Settings, pair: Latin | None, texts: ChunkStore) 
     """The English model with its collection searched exactly (overlay.index.exact)."""
     if pair is None:
         return None
-    return Latin(pair.embedder, exact_store(settings, pair.store, texts, pair.embedder.name, chunks_from_store=True))
+    return Latin(pair.embedder, english_store(settings, pair, texts))
 
 
 def note_path(retriever: Retriever, note: str) -> str:
