@@ -1,12 +1,14 @@
 """Generation benchmark: the same prompt through overlay's generation path (the model in its worker process) and
-through bare llama-cpp-python in this process, on the same model file with the same load options, alternating.
+through bare llama-cpp-python in a process of its own, on the same model file with the same load options, alternating.
 
     .venv/bin/python bench/ask_bench.py [--model PATH.gguf] [--runs 5] [--tokens 128] [--n-gpu-layers -1]
 
 Prints tokens/s and time-to-first-token for both, and the median of the per-pair ratios overlay / bare
 (target ≥ 0.95). overlay's path is
 `Asker.generate`: WorkerLLM.stream (tokens piped from the worker) plus the loop's per-token work (thinking split,
-loop guard, timing). The bare path is `Llama.create_chat_completion(stream=True)`. Both keep their KV cache between
+loop guard, timing). The bare path is `Llama.create_chat_completion(stream=True)` in a process of its own that
+loads llama.cpp before anything else (bench/bare_llama.py: on a CUDA build a process that had imported numpy or
+scipy first crashed loading the model), timed there. Both keep their KV cache between
 runs (llama-cpp-python reuses the common prefix), so time-to-first-token after the first run is mostly cache.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,7 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from overlay.answer.llm import make_llm
 from overlay.answer.loop import Asker, Timings
-from overlay.engine.llama import open_llama
 from overlay.engine.models import model_file
 from overlay.settings import Settings
 
@@ -39,17 +41,27 @@ MESSAGES = [
 ]
 
 
-def bare(llama, tokens: int) -> tuple[float, float, int]:
-    """(ttft_s, tok/s after the first token, tokens) of bare llama-cpp-python."""
-    asked = time.perf_counter()
-    first, n = None, 0
-    for chunk in llama.create_chat_completion(messages=MESSAGES, max_tokens=tokens, temperature=0.0,
-                                              repeat_penalty=1.0, stream=True):
-        if chunk["choices"][0].get("delta", {}).get("content"):
-            first = first or time.perf_counter()
-            n += 1
-    end = time.perf_counter()
-    return first - asked, (n - 1) / (end - first), n
+class Bare:
+    """Bare llama-cpp-python in a process of its own (bench/bare_llama.py), the same model file and load options."""
+
+    def __init__(self, model: Path, options: dict) -> None:
+        script = Path(__file__).with_name("bare_llama.py")
+        self.proc = subprocess.Popen([sys.executable, str(script), str(model), json.dumps(options)], text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        if not self.proc.stdout.readline():
+            raise SystemExit(f"bare llama-cpp-python died loading {model.name} (exit {self.proc.wait()})")
+
+    def run(self, tokens: int, repeat_penalty: float) -> tuple[float, float, int]:
+        """(ttft_s, tok/s after the first token, tokens), timed in that process."""
+        request = {"messages": MESSAGES, "max_tokens": tokens, "repeat_penalty": repeat_penalty}
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        ttft, rate, n = json.loads(self.proc.stdout.readline())
+        return ttft, rate, n
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait()
 
 
 def overlay_path(asker: Asker) -> tuple[float, float, int]:
@@ -76,21 +88,24 @@ def main() -> None:
     parser.add_argument("--n-gpu-layers", type=int, default=-1)
     parser.add_argument("--n-ctx", type=int, default=4096)
     parser.add_argument("--cpu-repack", default="auto", choices=("auto", "on", "off"))
+    parser.add_argument("--repeat-penalty", type=float, default=1.0,
+                        help="both paths; >1 keeps a random-weight model out of the loops overlay's guard cuts")
     args = parser.parse_args()
     settings = Settings(vault=Path("."), state_dir=Path("."), model_path=args.model, n_ctx=args.n_ctx,
                         n_gpu_layers=args.n_gpu_layers, max_answer_tokens=args.tokens, temperature=0.0,
-                        repeat_penalty=1.0, cpu_repack=args.cpu_repack)
+                        repeat_penalty=args.repeat_penalty, cpu_repack=args.cpu_repack)
     llm = make_llm(settings)  # the worker process, loaded
-    local = open_llama(model_file(settings), {**llm.options, "verbose": False})  # the same options, here
+    bare = Bare(model_file(settings), {**llm.options, "verbose": False})  # the same options, its own process
     asker = Asker(settings, retriever=None, llm=llm)  # type: ignore[arg-type]  (generate needs no retrieval)
-    bare(local, 8)  # warm-up: page the weights in, build the graph
+    bare.run(8, args.repeat_penalty)  # warm-up: page the weights in, build the graph
     overlay_path(asker)
     results: dict[str, list[tuple[float, float, int]]] = {"overlay": [], "bare": []}
     for i in range(args.runs):
         order = ("overlay", "bare") if i % 2 == 0 else ("bare", "overlay")
         for name in order:
-            run = overlay_path(asker) if name == "overlay" else bare(local, args.tokens)
+            run = overlay_path(asker) if name == "overlay" else bare.run(args.tokens, args.repeat_penalty)
             results[name].append(run)
+    bare.close()
     summary = {name: {"tok_s_median": round(statistics.median(r[1] for r in runs), 1),
                       "ttft_s_median": round(statistics.median(r[0] for r in runs), 3),
                       "tokens": runs[0][2]} for name, runs in results.items()}

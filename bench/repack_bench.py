@@ -3,11 +3,13 @@
 is a row that says so, not a dead benchmark.
 
     .venv/bin/python bench/repack_bench.py [--model PATH.gguf] [--quantize Q4_0] [--runs 3] [--tokens 64]
+                                           [--n-gpu-layers N]
 
 The bundled SmolLM2 is Q4_1, a type llama.cpp does not repack; `--quantize Q4_0` (or Q4_K_M) first makes a
 re-quantised copy in a temporary folder, so the repacking has something to do. Prints JSON: per setting the
 median prompt tok/s (prompt tokens / time to first token, no cache: each run's prompt differs from its first token)
-and generation tok/s, and off/on ratios.
+and generation tok/s, and off/on ratios. On a CUDA build the default offloads every layer and nothing is left to
+repack: `--n-gpu-layers N` keeps the rest on the CPU (a partial offload, what a model too large for the card gets).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from overlay.answer.llm_gguf import WorkerLLM
 from overlay.engine.client import ModelWorker
-from overlay.engine.llama import cpu_has_amx, quantize
+from overlay.engine.llama import cpu_has_amx, gpu_offload_supported, quantize
 from overlay.engine.models import bundled_model_path
 from overlay.errors import LLMError
 from overlay.settings import Settings
@@ -52,6 +54,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--n-threads", type=int, default=0)
+    parser.add_argument("--n-gpu-layers", type=int, default=-1, help="-1: all (a CUDA build), N: a partial offload")
     args = parser.parse_args()
     model = args.model or bundled_model_path()
     with tempfile.TemporaryDirectory() as tmp:
@@ -62,7 +65,8 @@ def main() -> None:
         rows = measure(model, args)
     on, off = rows["on"], rows["off"]
     ratios = {k: round(off[k] / on[k], 3) for k in ("prompt_tok_s", "gen_tok_s") if k in on and k in off}
-    print(json.dumps({"model": model.name, "cpu_amx": cpu_has_amx(), "runs": args.runs, "rows": rows,
+    print(json.dumps({"model": model.name, "cpu_amx": cpu_has_amx(), "n_gpu_layers": args.n_gpu_layers,
+                      "gpu_offload": gpu_offload_supported(), "runs": args.runs, "rows": rows,
                       "off_over_on": ratios}, indent=2))
 
 
@@ -72,7 +76,8 @@ def measure(model: Path, args: argparse.Namespace) -> dict[str, dict]:
     results: dict[str, list[tuple[float, float]]] = {s: [] for s in SETTINGS}
     for setting in SETTINGS:
         settings = Settings(vault=Path("."), state_dir=Path("."), model_path=str(model), n_ctx=2048,
-                            n_threads=args.n_threads, repeat_penalty=1.0, cpu_repack=setting)
+                            n_threads=args.n_threads, n_gpu_layers=args.n_gpu_layers, repeat_penalty=1.0,
+                            cpu_repack=setting)
         try:
             llms[setting] = WorkerLLM(settings, worker=ModelWorker())
             run_once(llms[setting], -1, 4)  # warm-up

@@ -16,7 +16,7 @@ RANKS = {
     "overlay.cli": 8, "overlay.server": 8, "overlay.mcp_server": 8, "overlay.__main__": 8,
 }
 ENGINES = {"chromadb": "overlay.index.chroma_store", "sentence_transformers": "overlay.index.embed_st",
-           "llama_cpp": "overlay.engine.llama"}
+           "llama_cpp": "overlay.engine.llama", "bm25s": "overlay.index.bm25s_lib"}
 
 
 def module_name(path: Path) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from overlay.index.bm25s_lib import bm25s
 from overlay.index.builds import current, new_build, publish, read_live
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.stems import tokenize
@@ -55,8 +56,6 @@ class SparseIndex:
     def build(cls, texts: ChunkStore, folder: Path, *, unless_current: bool = False) -> SparseIndex:
         """Rebuild from the stored stems and make it the live build. `unless_current`: when another process built
         the same generation while this one waited for the lock, use that."""
-        import bm25s
-
         with short_lock(folder.with_name(folder.name + ".lock"), "rebuilding the BM25 index"):
             ids, terms, own, built_for = texts.all_terms()
             if unless_current:
@@ -79,8 +78,6 @@ class SparseIndex:
 
     @classmethod
     def load(cls, folder: Path) -> SparseIndex | None:
-        import bm25s
-
         def read(build: Path) -> SparseIndex:
             ids = json.loads((build / "ids.json").read_text(encoding="utf-8"))
             retriever = bm25s.BM25.load(str(build), mmap=True, show_progress=False) if ids else None

@@ -8,8 +8,8 @@ import re
 from functools import lru_cache
 
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_RUSSIAN
 
+from overlay.index.bm25s_lib import STOPWORDS_EN, STOPWORDS_RUSSIAN
 from vault_sync.script import has_cyrillic
 
 _WORD = re.compile(r"\w+", re.UNICODE)

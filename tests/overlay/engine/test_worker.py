@@ -138,3 +138,38 @@ def test_embedding_and_reranking_models_share_the_worker_and_survive_its_crash(s
         worker.close()
     with pytest.raises(LLMError, match="rerank_model: no such GGUF file"):
         PooledModel(settings, "rank", str(tmp_path / "missing.gguf"), worker=worker)
+
+
+IMPORT_ORDER = """
+import json, sys
+seen = []
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("numpy", "scipy", "bm25s", "jax", "torch") or name == "llama_cpp.llama_cpp":
+            seen.append(name)
+        return None
+sys.meta_path.insert(0, Watch())
+from overlay.engine.worker import load_llama
+try:
+    load_llama({"model_path": sys.argv[1]})  # the model process's real import path, up to the load
+except Exception as exc:
+    seen.append(type(exc).__name__)
+print(json.dumps(seen))
+"""
+
+
+def test_the_model_process_loads_llama_cpp_before_numpy(tmp_path: Path) -> None:
+    """On a CUDA build (an H200 machine, bench/gpu_check.sh), a process that had imported numpy, scipy or bm25s
+    before llama.cpp's libraries died with SIGSEGV loading the model; the model process imports none of them first."""
+    import json
+    import subprocess
+    import sys
+
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF" + b"\0" * 64)  # reaches llama.cpp's loader, which rejects it
+    proc = subprocess.run([sys.executable, "-c", IMPORT_ORDER, str(model)], capture_output=True, text=True,
+                          check=True, cwd=Path(__file__).resolve().parents[3])
+    seen = json.loads(proc.stdout)
+    assert seen[0] == "llama_cpp.llama_cpp", seen
+    assert seen[-1] == "LLMError" and not any(name.split(".")[0] in ("scipy", "bm25s", "jax", "torch")
+                                              for name in seen), seen
