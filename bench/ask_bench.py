@@ -56,7 +56,10 @@ class Bare:
         request = {"messages": MESSAGES, "max_tokens": tokens, "repeat_penalty": repeat_penalty}
         self.proc.stdin.write(json.dumps(request) + "\n")
         self.proc.stdin.flush()
-        ttft, rate, n = json.loads(self.proc.stdout.readline())
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"bare llama-cpp-python died mid-run (exit {self.proc.wait()})")
+        ttft, rate, n = json.loads(line)
         return ttft, rate, n
 
     def close(self) -> None:

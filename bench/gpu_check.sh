@@ -27,6 +27,7 @@ fi
 export PYTHONPATH=/tmp/site:$(pwd)${PYTHONPATH:+:$PYTHONPATH}
 { grep -m1 "model name" /proc/cpuinfo; echo "amx flags: $(grep -o -w 'amx_[a-z0-9]*' /proc/cpuinfo | sort -u | tr '\n' ' ')";
   nproc; } | tee "$OUT/cpu.txt"
+ls -d /tmp/src/llama_cpp_python-* >/dev/null 2>&1 || { mkdir -p /tmp/src && tar xzf .gpu/llama_cpp_python-slim.tar.gz -C /tmp/src; }
 VOCAB=$(ls -d /tmp/src/llama_cpp_python-*)/vendor/llama.cpp/models/ggml-vocab-qwen2.gguf
 for size in $SIZES; do
   model=/tmp/q3-$size.gguf

@@ -3,10 +3,10 @@
 bm25s picks a top-k backend when imported: if `jax` is importable it imports it and runs one `jax.lax.top_k` to
 initialise it — on a machine with a CUDA JAX that is a GPU client in every overlay process that searches (the
 watcher, `serve`), and JAX takes 75 % of the GPU's memory for itself by default, the memory the answer model was
-meant to have. Measured on an H200 machine with JAX installed (bench/gpu_check.sh): a process that imported bm25s
-after llama.cpp's CUDA libraries died with SIGSEGV. overlay scores with `get_scores` (numpy) and never asks bm25s
-for a JAX top-k, so JAX is hidden for the length of the import: `import jax` raises ImportError, which bm25s
-catches. Anything else that imports jax later gets it as usual.
+meant to have. Seen on an H200 machine with JAX installed (bench/gpu_check.sh): a process that had loaded
+llama.cpp's CUDA libraries died with SIGSEGV importing bm25s (JAX starting CUDA beside them). overlay scores
+with `get_scores` (numpy) and never asks bm25s for a JAX top-k, so JAX is hidden for the length of the import:
+`import jax` raises ImportError, which bm25s catches. Anything else that imports jax later gets it as usual.
 """
 
 from __future__ import annotations
