@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from vault_sync.markdown import mask_code
 
 # A data URI with a base64 payload, to the end of the payload (no spaces, no newline in it).
-_DATA_URI = re.compile(r"data:[\w.+-]+/[\w.+-]+(?:;[\w.+-]+=[\w.+-]+)*;base64,[A-Za-z0-9+/=_-]+", re.ASCII)
-# A run of base64 alphabet with no space: at least 200 characters, mixing upper and lower case and digits.
-_BASE64_RUN = re.compile(r"(?<![\w+/=])[A-Za-z0-9+/]{200,}={0,2}(?![\w+/=])", re.ASCII)
+_DATA_URI = re.compile(r"data:[\w.+-]+/[\w.+-]+(?:;[\w.+-]+=[\w.+-]+)*;(?i:base64),[A-Za-z0-9+/=_-]+", re.ASCII)
+# A run of base64 alphabet (or its URL-safe form, `-` and `_` for `+` and `/`: tokens, keys) with no space: at least
+# 200 characters, mixing upper and lower case and digits.
+_BASE64_RUN = re.compile(r"(?<![\w+/=-])[A-Za-z0-9+/_-]{200,}={0,2}(?![\w+/=-])", re.ASCII)
 _HEX_RUN = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{256,}(?![0-9A-Fa-f])")  # hashes (40-128) stay
 _WRAPPED_LINE = re.compile(r"^[ \t>]*[A-Za-z0-9+/]{60,}={0,2}[ \t]*$", re.ASCII)  # one line of wrapped base64
 WRAPPED_MIN_LINES = 5
@@ -74,7 +75,7 @@ def describe(removed: list[Removed]) -> str:
     return "not prose, not indexed: " + "; ".join(parts)
 
 
-_DATA_URI_BYTES = re.compile(rb"data:[\w.+-]+/[\w.+-]+(?:;[\w.+-]+=[\w.+-]+)*;base64,[A-Za-z0-9+/=_-]+")
+_DATA_URI_BYTES = re.compile(rb"data:[\w.+-]+/[\w.+-]+(?:;[\w.+-]+=[\w.+-]+)*;(?i:base64),[A-Za-z0-9+/=_-]+")
 
 
 def bytes_beside_data_uris(raw: bytes) -> int:

@@ -20,10 +20,12 @@ def test_a_data_uri_image_is_blanked_and_its_line_reported() -> None:
     assert out == "# Киневин\nМодель принятия решений.\n\n![[Pasted image.png]]\n![x]()\nКонец."
     assert [(r.kind, r.line) for r in removed] == [("data URI", 5)] and removed[0].chars > 8000
     assert describe(removed).startswith("not prose, not indexed: 1 data URI (8 KB) at line 5")
+    assert strip_blobs(f"До ![](data:image/png;BASE64,{PNG}) после")[0] == "До ![]() после"  # any case: still an image
 
 
 @pytest.mark.parametrize("blob", [
     PNG[:600],  # a bare base64 run
+    base64.urlsafe_b64encode(base64.b64decode(PNG)[:600]).decode(),  # URL-safe base64: a token, a key
     os.urandom(200).hex(),  # a hex dump
     "var a=" + "function(b){return b+1};" * 80,  # a minified line
     "<svg><path d='" + " ".join(f"M{i * 7 % 97}.{i % 10},{i % 89}.5 L{i}.25,{i + 3}.75" for i in range(80)) + "'/>",
@@ -77,6 +79,7 @@ def test_script_and_style_elements_are_blanked_to_their_newlines_but_not_inside_
     "https://example.com/" + "/".join(["very-long-path-segment"] * 12) + "?q=1&page=2",
     "Очень длинный абзац без переносов. " * 60,  # 2,000 characters of prose on one line
     "ABCDEFGHIJKLMNOPQRSTUVWXYZ" * 10,  # one case, no digits: not base64
+    "[[" + "-".join(["Очень-длинное-имя-заметки-2024"] * 8) + "]] и snake_" + "_".join(["case_name_v2"] * 20),
     "| a | b |\n|---|---|\n" + "| 1 | 2 |\n" * 50,
 ])
 def test_prose_hashes_urls_and_tables_stay(prose: str) -> None:
