@@ -37,7 +37,8 @@ def text_checksum(text: str) -> str:
 # 5: a property that only looks like a date (`2025-13-45`) is text, no longer a failed note (vault_sync.yaml_safe).
 # 6: <script>/<style> elements and long lines of numbers and symbols are blanked too (vault_sync.blobs).
 # 7: pasted hex dumps (xxd, hexdump -C, C byte arrays) are blanked too (vault_sync.blobs).
-PARSER_VERSION = 7
+# 8: URL-safe base64 runs and `;BASE64,` data URIs are blanked too (vault_sync.blobs).
+PARSER_VERSION = 8
 
 def parse_note(text: str, path: str, *, checksum: str | None = None, warnings: tuple[str, ...] = ()) -> Note:
     """Parse one Markdown note. `path` is vault-relative with POSIX separators."""
