@@ -75,7 +75,7 @@ def describe(removed: list[Removed]) -> str:
     return "not prose, not indexed: " + "; ".join(parts)
 
 
-_DATA_URI_BYTES = re.compile(rb"data:[\w.+-]+/[\w.+-]+(?:;[\w.+-]+=[\w.+-]+)*;(?i:base64),[A-Za-z0-9+/=_-]+")
+_DATA_URI_BYTES = re.compile(_DATA_URI.pattern.encode("ascii"))  # the same rule on the raw file
 
 
 def bytes_beside_data_uris(raw: bytes) -> int:
