@@ -6,6 +6,7 @@ and ftfy only repairs the Windows/Latin-1 family by default. The rules here are 
 
 from __future__ import annotations
 
+import math
 import re
 from typing import NamedTuple
 
@@ -28,8 +29,8 @@ class Decoded(NamedTuple):
 
 
 def decode_bytes(raw: bytes) -> Decoded:
-    """Decode a note: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1251 (or cp1252 for Western text)
-    reported as a guess.
+    """Decode a note: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1251 (or cp1252 for Western text, KOI8-R
+    or CP866 for Russian text in those older encodings) reported as a guess.
 
     Afterwards, mojibake from a UTF-8 file read as Mac-Roman or Windows-1252 is reversed when the reversal is exact.
     """
@@ -65,14 +66,52 @@ def _decode_legacy(raw: bytes, utf8_error: UnicodeDecodeError) -> tuple[str, str
     non-ASCII letter are such hybrids and cp1252 decodes the bytes, cp1252 it is. Either is reported as a guess."""
     try:
         text = raw.decode("cp1251")
-    except UnicodeDecodeError:
-        raise UndecodableFile(f"not UTF-8 ({utf8_error.reason} at byte {utf8_error.start}) nor cp1251") from None
+    except UnicodeDecodeError:  # 0x98, the one byte cp1251 lacks: "Ш" in CP866
+        older = _older_russian(raw, None)
+        if older is None:
+            raise UndecodableFile(f"not UTF-8 ({utf8_error.reason} at byte {utf8_error.start}) nor cp1251") from None
+        return older
     if _mostly_hybrid_words(text):
         try:
             return raw.decode("cp1252"), "cp1252"
         except UnicodeDecodeError:
             pass
-    return text, "cp1251"
+    return _older_russian(raw, text) or (text, "cp1251")
+
+
+# How often each letter occurs in Russian text (per cent; the usual corpus table). The same bytes read in the wrong one
+# of the Russian encodings turn frequent letters into rare ones (or, in CP866, into box drawing), so the mean log
+# frequency of the non-ASCII characters tells the encodings apart in a sentence or two.
+_RUSSIAN_LETTERS = dict(zip("оеаинтсрвлкмдпуяыьгзбчйхжшюцщэфъё", (
+    10.97, 8.45, 8.01, 7.35, 6.70, 6.26, 5.47, 4.73, 4.54, 4.40, 3.49, 3.21, 2.98, 2.81, 2.62, 2.01, 1.90, 1.74, 1.70,
+    1.65, 1.59, 1.44, 1.21, 0.97, 0.94, 0.73, 0.64, 0.48, 0.36, 0.32, 0.26, 0.04, 0.04), strict=True))
+_LOG_FREQUENCY = {c: math.log(p / 100) for c, p in _RUSSIAN_LETTERS.items()}
+_NOT_A_LETTER = math.log(1e-4)  # box drawing, symbols: what a wrong code page makes of letters
+_OLDER_RUSSIAN = ("koi8_r", "cp866")  # Unix mail and old archives; DOS. Both decode every byte.
+OLDER_MIN_CHARS, OLDER_MARGIN = 20, 0.3  # non-ASCII characters needed; nats per character
+RUSSIAN_AT_LEAST = -4.5  # mean log frequency of Russian text read right: -3.0 to -3.8 (all capitals -3.8)
+
+
+def _older_russian(raw: bytes, cp1251: str | None) -> tuple[str, str] | None:
+    """KOI8-R or CP866 when the text reads as Russian clearly better that way than as cp1251 (KOI8-R read as
+    cp1251 comes out as "ъБНЕФЛБ" for "Заметка"); None when neither does. Without a cp1251 reading (its one
+    undefined byte), the better of the two if it reads as Russian at all."""
+    score = _russian_likelihood(cp1251)[0] + OLDER_MARGIN if cp1251 is not None else RUSSIAN_AT_LEAST
+    found = None
+    for codec in _OLDER_RUSSIAN:
+        text = raw.decode(codec)
+        likelihood, count = _russian_likelihood(text)
+        if count >= OLDER_MIN_CHARS and likelihood > score:
+            found, score = (text, codec), likelihood
+    return found
+
+
+def _russian_likelihood(text: str) -> tuple[float, int]:
+    """(mean log frequency of the non-ASCII characters as Russian letters, how many there are)."""
+    wide = [c.lower() for c in text if ord(c) > 127]
+    if not wide:
+        return _NOT_A_LETTER, 0
+    return sum(_LOG_FREQUENCY.get(c, _NOT_A_LETTER) for c in wide) / len(wide), len(wide)
 
 
 def _mostly_hybrid_words(text: str) -> bool:

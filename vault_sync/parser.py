@@ -38,7 +38,8 @@ def text_checksum(text: str) -> str:
 # 6: <script>/<style> elements and long lines of numbers and symbols are blanked too (vault_sync.blobs).
 # 7: pasted hex dumps (xxd, hexdump -C, C byte arrays) are blanked too (vault_sync.blobs).
 # 8: URL-safe base64 runs and `;BASE64,` data URIs are blanked too (vault_sync.blobs).
-PARSER_VERSION = 8
+# 9: KOI8-R and CP866 notes are read in their encoding, no longer as cp1251 (vault_sync.decode).
+PARSER_VERSION = 9
 
 def parse_note(text: str, path: str, *, checksum: str | None = None, warnings: tuple[str, ...] = ()) -> Note:
     """Parse one Markdown note. `path` is vault-relative with POSIX separators."""

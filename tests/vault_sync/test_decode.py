@@ -66,10 +66,19 @@ def test_legacy_bytes_never_decoded_silently() -> None:
         decode_bytes(b"abc \x98\xff")
 
 
+RUSSIAN = "Заметка о проекте: сегодня я начал переносить старые записи и проверил, как работает поиск по ним."
+
+
 @pytest.mark.parametrize(("text", "codec"), [
     ("Съешь же ещё этих мягких французских булок, Qwen3 и iPhone", "cp1251"),
     ("Фёдор купил iPhoneы", "cp1251"),  # one hybrid word among Russian ones
     ("café, résumé, naïve — Größe über München", "cp1252"),  # cp1251 would give "cafй", "Grцяe"
+    (RUSSIAN, "koi8_r"),  # read as cp1251: "ъБНЕФЛБ П РТПЕЛФЕ: ..."
+    (RUSSIAN, "cp866"),
+    ("Шпаргалка по старым заметкам: что перенести в новое хранилище", "cp866"),  # "Ш" is the byte cp1251 lacks
+    (RUSSIAN.upper(), "cp1251"),  # all capitals: still cp1251
+    ("Сьогодні я переглянув старі нотатки і знайшов їх дуже корисними", "cp1251"),  # Ukrainian: not "fixed"
+    ("Заметка", "cp1251"),  # too short to tell: the common one
 ])
 def test_a_legacy_note_is_read_in_the_codec_its_words_make_sense_in(text: str, codec: str) -> None:
     decoded = decode_bytes(text.encode(codec))
