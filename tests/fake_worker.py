@@ -55,8 +55,8 @@ class ScriptedChat:
 
 
 class ScriptedPooled:
-    """An embedding ("embed") or reranking ("rank") model: word-hash vectors, word-overlap scores; `--crash-at
-    pooled` kills it at its first request."""
+    """An embedding ("embed") or reranking ("rank") model or a tokenizer ("vocab"): word-hash vectors, word-overlap
+    scores, word counts; `--crash-at pooled` kills it at its first request."""
 
     def __init__(self, args: argparse.Namespace, fields: dict[str, Any]) -> None:
         self.args, self.kind = args, fields["kind"]
@@ -68,6 +68,11 @@ class ScriptedPooled:
         if self.args.crash_at == "pooled":
             die(self.args)
         return [[float(sum(map(ord, w)) % 7 == i) + 0.01 for i in range(8) for w in t.split()[:1]] for t in texts]
+
+    def count_tokens(self, text: str) -> int:  # "vocab": a tokenizer alone
+        if self.args.crash_at == "pooled":
+            die(self.args)
+        return len(text.split())
 
     def rank(self, query: str, passages: list[str]) -> list[float]:
         if self.args.crash_at == "pooled":

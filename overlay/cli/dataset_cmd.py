@@ -4,6 +4,7 @@ data for a LoRA. The library is overlay.dataset.export; README: From the vault t
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 
 import click
@@ -48,9 +49,10 @@ def export_command(settings: Settings, as_json: bool, out_path: Path, fmt: str, 
                       max_tokens=max_tokens, val=val, seed=seed, system=system, notes=with_notes, redact=redact)
     count = None
     if tokenizer:
-        from overlay.engine.llama import Vocab
+        from overlay.engine.pooled import PooledModel
 
-        count = Vocab(model_file(dataclasses.replace(settings, model_path=tokenizer))).count
+        vocab = PooledModel(settings, "vocab", str(model_file(dataclasses.replace(settings, model_path=tokenizer))))
+        count = functools.lru_cache(maxsize=65536)(vocab.count)  # a chat's messages are counted once per example
     report = export(settings, out_path, options, count).as_dict()
     if as_json:
         emit_json(report)

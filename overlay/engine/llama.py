@@ -319,8 +319,9 @@ def run_server(argv: list[str], cpu_repack: str = "auto") -> None:
 
 
 class Vocab:
-    """A GGUF's tokenizer alone (a vocab-only load: no weights, no compute, so it runs here, not in the model
-    process): counts tokens the way that model will see them."""
+    """A GGUF's tokenizer alone (a vocab-only load: no weights, no compute): counts tokens the way that model will
+    see them. It runs in the model process like every other load (overlay.engine.pooled, slot "vocab"): a CLI
+    process has numpy loaded before llama.cpp, the order that crashed a CUDA build's model load."""
 
     def __init__(self, path: Path) -> None:
         try:
@@ -330,5 +331,11 @@ class Vocab:
             raise LLMError(f"{path} is not a GGUF file llama.cpp can read: {exc}") from None
         self.name = path.name
 
-    def count(self, text: str) -> int:
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "n_vocab": self.llama.n_vocab()}
+
+    def count_tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def close(self) -> None:
+        self.llama.close()

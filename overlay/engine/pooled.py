@@ -1,4 +1,5 @@
-"""Embedding and reranking GGUFs in the model worker, beside the answer model: the parent's side.
+"""Embedding and reranking GGUFs, and a GGUF's tokenizer alone, in the model worker beside the answer model: the
+parent's side.
 
 They run where the answer model runs, for the same reason: llama.cpp can crash in ways Python cannot catch (on AMX
 CPUs it did), and a crash must cost a process we restart, not the watcher or the server. A dead worker is recorded
@@ -18,15 +19,17 @@ from overlay.settings import Settings
 
 LOAD_FIELDS = ("n_gpu_layers", "n_threads", "cpu_repack", "embedding_window")
 MAX_TEXTS = 32  # per request: keeps one reply line (vectors as JSON) to a few hundred KB
+SETTING = {"embed": "embedding_model", "rank": "rerank_model", "vocab": "--tokenizer"}  # where a bad path came from
 
 
 class PooledModel:
-    """`kind` "embed" (slot "embed") or "rank" (slot "rank") for the GGUF at `path`."""
+    """`kind` "embed", "rank" or "vocab" (the tokenizer alone: `count`) for the GGUF at `path`; the slot is the
+    kind."""
 
     def __init__(self, settings: Settings, kind: str, path: str, worker: ModelWorker | None = None) -> None:
         self.file = Path(path).expanduser()
         if not self.file.is_file():
-            setting = "embedding_model" if kind == "embed" else "rerank_model"
+            setting = SETTING[kind]
             raise LLMError(f"{setting}: no such GGUF file: {self.file}", hint=f"fix {setting} or unset it")
         self.settings, self.kind, self.slot = settings, kind, kind
         self.worker = worker or shared_worker()
@@ -49,6 +52,11 @@ class PooledModel:
         reply = self._call(lambda: self.worker.request({"op": "rank", "slot": self.slot, "query": query,
                                                         "passages": passages}, f"reranking with {self.file.name}"))
         return [float(x) for x in reply["scores"]]
+
+    def count(self, text: str) -> int:
+        reply = self._call(lambda: self.worker.request({"op": "count", "slot": self.slot, "text": text},
+                                                       f"counting tokens with {self.file.name}"))
+        return int(reply["n"])
 
     def _call(self, fn) -> Any:
         try:

@@ -4,11 +4,11 @@
 
 The protocol is JSON lines (one object per line): requests on stdin, replies on the real stdout, which is moved
 off fd 1 first so that anything native code prints lands on stderr instead of in the protocol. Requests carry an
-`op` and, for model work, a `slot` ("llm", "embed", "rank"; one loaded model per slot, so the answer model, an
-embedding model and a reranker can live in one process):
+`op` and, for model work, a `slot` ("llm", "embed", "rank", "vocab"; one loaded model per slot, so the answer
+model, an embedding model, a reranker and a tokenizer can live in one process):
 
     {"op": "load", "slot": "llm", "settings": {...}}      -> {"ok": true, "info": {...}}
-    {"op": "count", "slot": "llm", "text": "..."}         -> {"ok": true, "n": 12}
+    {"op": "count", "slot": "llm", "text": "..."}         -> {"ok": true, "n": 12}   (also slot "vocab")
     {"op": "chat", "slot": "llm", "messages": [...], ...} -> {"delta": "..."} ... then {"ok": true, "usage": [p, c]}
     {"op": "embed", "slot": "embed", "texts": [...]}      -> {"ok": true, "vectors": [[...], ...]}
     {"op": "rank", "slot": "rank", "query": "...", "passages": [...]} -> {"ok": true, "scores": [...]}
@@ -51,9 +51,9 @@ Loader = Callable[[dict[str, Any]], Any]  # a ChatEngine, or an embedding (`embe
 
 
 def load_llama(fields: dict[str, Any]) -> Any:
-    """The real engines: settings fields in, a loaded llama.cpp model out — the chat model, or with `kind` "embed"
-    or "rank" the embedding or reranking model at `path`."""
-    from overlay.engine.llama import LlamaChat, LlamaEmbed, LlamaRank, load_options, pooled_options
+    """The real engines: settings fields in, a loaded llama.cpp model out — the chat model, or with `kind` "embed",
+    "rank" or "vocab" the embedding or reranking model or the tokenizer alone of the GGUF at `path`."""
+    from overlay.engine.llama import LlamaChat, LlamaEmbed, LlamaRank, Vocab, load_options, pooled_options
     from overlay.engine.models import model_file
     from overlay.settings import Settings
 
@@ -62,6 +62,8 @@ def load_llama(fields: dict[str, Any]) -> Any:
     settings = Settings(vault=Path("."), state_dir=Path("."), **fields)
     if kind == "chat":
         return LlamaChat(model_file(settings), load_options(settings))
+    if kind == "vocab":
+        return Vocab(Path(path))
     engine = {"embed": LlamaEmbed, "rank": LlamaRank}[kind]
     window = settings.embedding_window if kind == "embed" else 0
     return engine(Path(path), {**pooled_options(settings), "window": window})

@@ -150,3 +150,23 @@ def test_a_reranking_gguf_scores_every_candidate_in_the_search_path(example_vaul
         assert all(t > 0 for t in timings)
     finally:
         retriever.texts.close()
+
+
+def test_dataset_tokens_are_counted_by_the_models_tokenizer_in_the_model_process(tmp_path: Path) -> None:
+    """`overlay dataset export --tokenizer bundled`: the bundled GGUF's tokenizer, loaded vocab-only in the model
+    worker (not in the CLI process, where numpy is loaded first: the order that crashed a CUDA build's load),
+    counts every example."""
+    from click.testing import CliRunner
+
+    from overlay.cli import main
+    from overlay.engine.client import shared_worker
+
+    vault = tmp_path / "vault"
+    shutil.copytree(EXAMPLE_VAULT, vault, ignore=shutil.ignore_patterns(".overlay"))
+    args = ["dataset", "export", "--vault", str(vault), "--out", str(tmp_path / "data.jsonl"), "--json"]
+    estimated = json.loads(CliRunner().invoke(main, args, catch_exceptions=False).output)
+    counted = json.loads(CliRunner().invoke(main, [*args, "--tokenizer", "bundled"], catch_exceptions=False).output)
+    assert estimated["tokens_counted_by"].startswith("estimate")
+    assert counted["tokens_counted_by"] == "the model's tokenizer"
+    assert counted["examples"] == estimated["examples"] > 0 and 0 < counted["tokens"] != estimated["tokens"]
+    assert shared_worker().loaded["vocab"][1]["n_vocab"] > 1000

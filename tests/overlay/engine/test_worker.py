@@ -115,7 +115,7 @@ def test_deaths_are_kept_newest_last_and_bounded(settings: Settings) -> None:
     assert deaths.read(settings) == {"deaths": [], "total": 0}
 
 
-def test_embedding_and_reranking_models_share_the_worker_and_survive_its_crash(settings: Settings,
+def test_embedding_and_reranking_models_and_a_tokenizer_share_the_worker_and_survive_its_crash(settings: Settings,
                                                                                  tmp_path: Path) -> None:
     """A GGUF embedder and reranker live in the model worker beside the answer model; a native crash there is an
     error that says so, recorded for `overlay status`, and the next call runs in a fresh worker."""
@@ -134,10 +134,14 @@ def test_embedding_and_reranking_models_share_the_worker_and_survive_its_crash(s
         embedder = PooledModel(settings, "embed", str(model), worker=worker)
         vectors = embedder.embed([f"текст {i}" for i in range(70)])  # three requests of at most 32
         assert len(vectors) == 70 and len(vectors[0]) == 8 and set(worker.loaded) == {"rank", "embed"}
+        vocab = PooledModel(settings, "vocab", str(model), worker=worker)  # `dataset export --tokenizer`
+        assert vocab.count("один два три") == 3 and set(worker.loaded) == {"rank", "embed", "vocab"}
     finally:
         worker.close()
     with pytest.raises(LLMError, match="rerank_model: no such GGUF file"):
         PooledModel(settings, "rank", str(tmp_path / "missing.gguf"), worker=worker)
+    with pytest.raises(LLMError, match="--tokenizer: no such GGUF file"):
+        PooledModel(settings, "vocab", str(tmp_path / "missing.gguf"), worker=worker)
 
 
 IMPORT_ORDER = """
