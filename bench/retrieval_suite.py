@@ -101,15 +101,16 @@ def macro(results: dict[str, dict[str, Any]], key: str = "hit@1") -> float:
 
 
 def table(results: dict[str, dict[str, Any]]) -> str:
-    head = ["set", "n", "hit@1", "hit@5", "MRR", "ru hit@1", "en hit@1", *KINDS, "index s", "ms/q"]
+    head = ["set", "n", "hit@1", "hit@5", "MRR", "nDCG@5", "ru hit@1", "en hit@1", *KINDS, "index s", "ms/q"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, r in results.items():
         langs = [_cell(r["by_lang"].get(lang)) for lang in ("ru", "en")]
         kinds = [_cell(r["by_kind"].get(kind)) for kind in KINDS]
-        lines.append(f"| {name} | {r['n']} | {r['hit@1']:.3f} | {r['hit@5']:.3f} | {r['mrr']:.3f} | "
-                     + " | ".join(langs + kinds) + f" | {r['index']['seconds']} | {r['search_ms']} |")
-    cells = [f"{macro(results, key):.3f}" for key in ("hit@1", "hit@5", "mrr")]
-    lines.append("| **macro** | | " + " | ".join(cells) + " |" + " |" * (len(head) - 5))
+        figures = [f"{r[key]:.3f}" for key in ("hit@1", "hit@5", "mrr", "ndcg@5")]
+        lines.append(f"| {name} | {r['n']} | " + " | ".join(figures + langs + kinds)
+                     + f" | {r['index']['seconds']} | {r['search_ms']} |")
+    cells = [f"{macro(results, key):.3f}" for key in ("hit@1", "hit@5", "mrr", "ndcg@5")]
+    lines.append("| **macro** | | " + " | ".join(cells) + " |" + " |" * (len(head) - 6))
     return "\n".join(lines)
 
 

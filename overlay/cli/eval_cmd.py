@@ -35,11 +35,11 @@ def _render(result: dict[str, Any], as_json: bool) -> None:
     if as_json:
         emit_json(result)
         return
-    table = Table("group", "n", "hit@1", "hit@5", "hit@10", "mrr")
+    table = Table("group", "n", "hit@1", "hit@5", "hit@10", "mrr", "ndcg@5")
     rows = [("all", result), *(("kind " + key, v) for key, v in result["by_kind"].items()),
             *(("lang " + key, v) for key, v in result["by_lang"].items())]
     for name, m in rows:
-        table.add_row(name, str(m["n"]), *(f"{m[key]:.2f}" for key in ("hit@1", "hit@5", "hit@10", "mrr")))
+        table.add_row(name, str(m["n"]), *(f"{m[key]:.2f}" for key in ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@5")))
     out.print(table)
     if result["misses"]:
         out.print(f"misses: {', '.join(result['misses'])}")

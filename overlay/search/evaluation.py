@@ -1,13 +1,16 @@
 """Retrieval evaluation: a JSONL of questions with gold notes in, hit@k / MRR by kind and language out.
 
 hit@k: any gold path among the first k distinct note paths of the results. MRR: 1 / rank of the first gold path.
-all_gold@10 (multi-hop): every gold path among the first 10. "Links as labels" turns a vault's own links into
-questions (a note's text, its link names removed -> the notes it links to), so anyone can score their own vault.
+nDCG@5: every gold path found in the first 5, each by 1 / log2(rank + 1), over the best order possible (how peer
+golden sets are reported). all_gold@10 (multi-hop): every gold path among the first 10. "Links as labels" turns a
+vault's own links into questions (a note's text, its link names removed -> the notes it links to), so anyone can
+score their own vault.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 from collections.abc import Callable, Iterable
@@ -25,6 +28,7 @@ from vault_sync.script import cyrillic_letters
 
 KINDS = ("lookup", "paraphrase", "multi-hop", "link", "cross-lingual")  # shown first; any other label is kept too
 CUTOFFS = (1, 5, 10)
+NDCG_AT = 5
 
 
 class EvalFileError(OverlayError):
@@ -98,13 +102,22 @@ def _metrics(q: Question, paths: list[str], k: int) -> dict[str, float]:
     rank = _rank(q, paths)
     m = {f"hit@{c}": float(rank is not None and rank <= c) for c in sorted({*CUTOFFS, k})}
     m["mrr"] = 1.0 / rank if rank and rank <= k else 0.0
+    m[f"ndcg@{NDCG_AT}"] = _ndcg(gold, paths, NDCG_AT)
     m["all_gold@10"] = float(gold <= set(paths[:10]))
     return m
 
 
+def _ndcg(gold: set[str], paths: list[str], at: int) -> float:
+    """Binary relevance: a gold path at rank r counts 1 / log2(r + 1); divided by the same for the gold paths
+    ranked first."""
+    found = sum(1.0 / math.log2(r + 1) for r, p in enumerate(paths[:at], 1) if p in gold)
+    best = sum(1.0 / math.log2(r + 1) for r in range(1, min(len(gold), at) + 1))
+    return found / best if best else 0.0
+
+
 def _mean(metrics: Iterable[dict[str, float]], k: int) -> dict[str, float]:
     rows = list(metrics)
-    keys = [f"hit@{c}" for c in sorted({*CUTOFFS, k})] + ["mrr"]
+    keys = [f"hit@{c}" for c in sorted({*CUTOFFS, k})] + ["mrr", f"ndcg@{NDCG_AT}"]
     return {key: round(sum(r[key] for r in rows) / len(rows), 4) if rows else 0.0 for key in keys}
 
 

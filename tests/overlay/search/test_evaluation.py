@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,10 @@ def test_metrics_by_hand() -> None:
     assert result["all_gold@10"] == 1.0
     assert result["misses"] == ["d"]
     assert result["ranks"] == {"a": 1, "b": 3, "c": 1, "d": None}  # per question: what a change moved
-    assert result["by_lang"]["en"] == {"n": 1, "hit@1": 0.0, "hit@5": 1.0, "hit@10": 1.0, "mrr": round(1 / 3, 4)}
+    assert result["by_lang"]["en"] == {"n": 1, "hit@1": 0.0, "hit@5": 1.0, "hit@10": 1.0, "mrr": round(1 / 3, 4),
+                                       "ndcg@5": 0.5}  # rank 3: 1 / log2(4)
+    both = (1 + 1 / math.log2(4)) / (1 + 1 / math.log2(3))  # c: gold at ranks 1 and 3 of the best possible 1 and 2
+    assert result["ndcg@5"] == round((1 + 0.5 + both + 0) / 4, 4)
     assert result["by_kind"]["multi-hop"]["hit@1"] == 1.0
 
 
