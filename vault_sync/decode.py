@@ -90,19 +90,20 @@ _NOT_A_LETTER = math.log(1e-4)  # box drawing, symbols: what a wrong code page m
 _OLDER_RUSSIAN = ("koi8_r", "cp866")  # Unix mail and old archives; DOS. Both decode every byte.
 OLDER_MIN_CHARS, OLDER_MARGIN = 20, 0.3  # non-ASCII characters needed; nats per character
 RUSSIAN_AT_LEAST = -4.5  # mean log frequency of Russian text read right: -3.0 to -3.8 (all capitals -3.8)
+SAMPLE_BYTES = 65536  # the letters of the first 64 KB decide (a pasted book would otherwise cost seconds)
 
 
 def _older_russian(raw: bytes, cp1251: str | None) -> tuple[str, str] | None:
     """KOI8-R or CP866 when the text reads as Russian clearly better that way than as cp1251 (KOI8-R read as
     cp1251 comes out as "ъБНЕФЛБ" for "Заметка"); None when neither does. Without a cp1251 reading (its one
     undefined byte), the better of the two if it reads as Russian at all."""
-    score = _russian_likelihood(cp1251)[0] + OLDER_MARGIN if cp1251 is not None else RUSSIAN_AT_LEAST
+    sample = raw[:SAMPLE_BYTES]  # every codec here is one byte per character
+    score = _russian_likelihood(cp1251[:SAMPLE_BYTES])[0] + OLDER_MARGIN if cp1251 is not None else RUSSIAN_AT_LEAST
     found = None
     for codec in _OLDER_RUSSIAN:
-        text = raw.decode(codec)
-        likelihood, count = _russian_likelihood(text)
+        likelihood, count = _russian_likelihood(sample.decode(codec))
         if count >= OLDER_MIN_CHARS and likelihood > score:
-            found, score = (text, codec), likelihood
+            found, score = (raw.decode(codec), codec), likelihood
     return found
 
 
