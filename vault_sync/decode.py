@@ -63,7 +63,8 @@ def _reject_binary(raw: bytes) -> None:
 def _decode_legacy(raw: bytes, utf8_error: UnicodeDecodeError) -> tuple[str, str]:
     """cp1251 (Russian Windows) unless the result reads as Western text: cp1251 decodes every byte but 0x98, so a
     cp1252/Latin-1 note (`café`) comes out as `cafй`, Cyrillic letters inside Latin words. When most words with a
-    non-ASCII letter are such hybrids and cp1252 decodes the bytes, cp1252 it is. Either is reported as a guess."""
+    non-ASCII letter are such hybrids and cp1252 decodes the bytes, cp1252 it is; KOI8-R or CP866 when Russian reads
+    clearly better that way (_older_russian). Each is reported as a guess."""
     try:
         text = raw.decode("cp1251")
     except UnicodeDecodeError:  # 0x98, the one byte cp1251 lacks: "Ш" in CP866
