@@ -29,8 +29,9 @@ class Decoded(NamedTuple):
 
 
 def decode_bytes(raw: bytes) -> Decoded:
-    """Decode a note: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1251 (or cp1252 for Western text, KOI8-R
-    or CP866 for Russian text in those older encodings) reported as a guess.
+    """Decode a note: UTF-8 (with or without BOM), UTF-16 with BOM (without one when every character is in the
+    Latin or Cyrillic blocks, reported), else cp1251 (or cp1252 for Western text, KOI8-R or CP866 for Russian text
+    in those older encodings) reported as a guess.
 
     Afterwards, mojibake from a UTF-8 file read as Mac-Roman or Windows-1252 is reversed when the reversal is exact.
     """
@@ -38,6 +39,9 @@ def decode_bytes(raw: bytes) -> Decoded:
         text, enc, note = raw[3:].decode("utf-8", errors="strict"), "utf-8-sig", None
     elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         text, enc, note = raw.decode("utf-16"), "utf-16", None
+    elif (bare := _utf16_without_bom(raw)) is not None:
+        text, enc = bare
+        note = f"no byte-order mark; read as {enc.upper()}: every character fell in the Latin and Cyrillic blocks"
     else:
         _reject_binary(raw)
         try:
@@ -49,6 +53,42 @@ def decode_bytes(raw: bytes) -> Decoded:
     if codec:
         note = (note + "; " if note else "") + f"mojibake repaired (UTF-8 text that had been read as {codec})"
     return Decoded(repaired, enc, note)
+
+
+# The high byte of a UTF-16 code unit in text of our languages: Basic Latin and Latin-1 (0x00), Latin Extended
+# (0x01), Cyrillic (0x04), dashes, quotes and the ellipsis (0x20), № and ™ (0x21).
+_TEXT_HIGH_BYTES = frozenset((0x00, 0x01, 0x04, 0x20, 0x21))
+_TEXT_CONTROLS = frozenset("\t\n\r\f")
+
+
+def _utf16_without_bom(raw: bytes) -> tuple[str, str] | None:
+    """(text, codec) for UTF-16 saved without a byte-order mark — certain enough: nearly every high byte names a
+    Latin, Cyrillic or punctuation block, a tenth or more are ASCII (spaces, line ends), and the text decodes with
+    no control character. Binary data fails one of these."""
+    if len(raw) < 4 or len(raw) % 2 or b"\x00" not in raw[:8192]:
+        return None
+    head = raw[:8192]
+    for codec, high in (("utf-16-le", head[1::2]), ("utf-16-be", head[0::2])):
+        if sum(b in _TEXT_HIGH_BYTES for b in high) < 0.98 * len(high) or high.count(0) < 0.1 * len(high):
+            continue
+        try:
+            text = raw.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        if not any(c < " " and c not in _TEXT_CONTROLS for c in text):
+            return text, codec
+    return None
+
+
+def editable_utf8(raw: bytes) -> str:
+    """A note's text for an edit written back as UTF-8: valid UTF-8 with no NUL in it — UTF-16 saved without a
+    byte-order mark is valid UTF-8 when every character is ASCII or plain Cyrillic, and writing UTF-8 into it would
+    break the file. UnicodeDecodeError otherwise, as for any other encoding."""
+    text = raw.decode("utf-8")
+    if "\x00" in text:
+        at = text.index("\x00")
+        raise UnicodeDecodeError("utf-8", raw, at, at + 1, "a NUL byte: UTF-16 without a byte-order mark")
+    return text
 
 
 def _reject_binary(raw: bytes) -> None:

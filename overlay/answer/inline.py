@@ -21,8 +21,8 @@ from overlay.answer.loop import Draft
 from overlay.answer.writeback import NoteChanged, keep_original, vault_writes
 from overlay.errors import OverlayError
 from overlay.settings import Settings
+from vault_sync import editable_utf8, write_atomic
 from vault_sync import inline_answers as blocks
-from vault_sync import write_atomic
 
 _COMMENT_LINE = re.compile(r"^\s*<!--(?!\s*/?overlay-answer).*-->\s*$")  # an exporter's `<!-- UID: … -->`
 
@@ -112,7 +112,7 @@ def answers_in(settings: Settings, path: str) -> list[blocks.InlineAnswer]:
 
 def _utf8(raw: bytes, path: str) -> str:
     try:
-        return raw.decode("utf-8")
+        return editable_utf8(raw)
     except UnicodeDecodeError:
         raise OverlayError(f"{path} is not UTF-8, so no answer is written into it",
                            hint="re-save it as UTF-8, or use answer_placement = \"note\"") from None

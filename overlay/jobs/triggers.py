@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from overlay.answer.writeback import NoteChanged, vault_writes
 from overlay.index.note_kinds import ANSWERED, asking
 from overlay.settings import Settings
-from vault_sync import Note, write_atomic
+from vault_sync import Note, editable_utf8, write_atomic
 from vault_sync.changes import file_checksum
 from vault_sync.frontmatter_edit import FrontmatterEditError, set_keys
 
@@ -52,7 +52,7 @@ def mark_answered(settings: Settings, question: Question, answer_link: str) -> N
         if hashlib.sha256(raw).hexdigest() != question.checksum:
             raise NoteChanged(question.path)
         try:
-            text = raw.decode("utf-8")
+            text = editable_utf8(raw)
         except UnicodeDecodeError:
             raise ValueError("it is not UTF-8, so it was not marked answered (re-save it as UTF-8)") from None
         try:

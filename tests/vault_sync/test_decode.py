@@ -92,3 +92,21 @@ def test_users_real_files_decode_to_the_repaired_versions() -> None:
         decoded = decode_bytes(received.read_bytes())
         assert decoded.text == expected, received.name
         assert "mac_roman" in decoded.note
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_read_and_reported(codec: str) -> None:
+    text = "---\ntitle: Заметка\n---\nТекст про [[Связь]] — «кавычки», № 5…\r\nEnglish too.\n"
+    decoded = decode_bytes(text.encode(codec))
+    assert (decoded.text, decoded.encoding) == (text, codec) and "no byte-order mark" in decoded.note
+
+
+@pytest.mark.parametrize("raw", [
+    bytes(4096),  # zeros: a sparse binary file
+    b"\x00\x01\x00\x02" * 500,  # control characters as UTF-16
+    "中文笔记内容".encode("utf-16-le") * 50,  # not our blocks: no guess, rejected as before
+    b"PK\x03\x04" + bytes(range(256)) * 8,  # an archive
+])
+def test_binary_is_not_taken_for_utf16(raw: bytes) -> None:
+    with pytest.raises(UndecodableFile, match="binary content"):
+        decode_bytes(raw)

@@ -88,6 +88,23 @@ def test_a_note_edited_while_answering_is_left_alone(vault: Path) -> None:
     assert inline_answers.find(path.read_text(encoding="utf-8")) == []
 
 
+def test_a_utf16_note_without_a_byte_order_mark_is_read_but_never_written_as_utf8(vault: Path) -> None:
+    """Its bytes are valid UTF-8 when every character is ASCII or plain Cyrillic (NULs and control bytes): it is read
+    as UTF-16 now, so its question is found — and an edit written back as UTF-8 would break the file."""
+    raw = "---\ntags: [x]\n---\n> [!ask|inline] Сколько часов сна нужно?\n\nМои заметки.\n".encode("utf-16-le")
+    path = write(vault, "Чат.md", raw)
+    note, encoding = read_note(vault, "Чат.md")
+    settings = load_settings(vault)
+    question = triggers.question_of(note, settings)
+    assert encoding == "utf-16-le" and question is not None and question.inline
+    with pytest.raises(Exception, match="is not UTF-8, so no answer is written into it"):
+        inline.write(settings, inline.Place("Чат.md", question.checksum, question.anchor), {"run": "r1", "q": "?"},
+                     "Ответ.")
+    with pytest.raises(ValueError, match="not UTF-8, so it was not marked answered"):
+        triggers.mark_answered(settings, question, "[[Overlay/Ответ]]")
+    assert path.read_bytes() == raw
+
+
 def test_an_edited_inline_answer_is_not_removed(vault: Path) -> None:
     path = write(vault, "Чат.md", "> [!ask|inline] Вопрос?\n")
     note, _ = read_note(vault, "Чат.md")
