@@ -29,9 +29,9 @@ class Decoded(NamedTuple):
 
 
 def decode_bytes(raw: bytes) -> Decoded:
-    """Decode a note: UTF-8 (with or without BOM), UTF-16 with BOM (without one when every character is in the
-    Latin or Cyrillic blocks, reported), else cp1251 (or cp1252 for Western text, KOI8-R or CP866 for Russian text
-    in those older encodings) reported as a guess.
+    """Decode a note: UTF-8 (with or without BOM), UTF-16 with BOM (without one when its characters fall in the
+    Latin, Cyrillic and punctuation blocks, reported), else cp1251 (or cp1252 for Western text, KOI8-R or CP866 for
+    Russian text in those older encodings) reported as a guess.
 
     Afterwards, mojibake from a UTF-8 file read as Mac-Roman or Windows-1252 is reversed when the reversal is exact.
     """
@@ -41,7 +41,7 @@ def decode_bytes(raw: bytes) -> Decoded:
         text, enc, note = raw.decode("utf-16"), "utf-16", None
     elif (bare := _utf16_without_bom(raw)) is not None:
         text, enc = bare
-        note = f"no byte-order mark; read as {enc.upper()}: every character fell in the Latin and Cyrillic blocks"
+        note = f"no byte-order mark; read as {enc.upper()}: its characters fall in the Latin and Cyrillic blocks"
     else:
         _reject_binary(raw)
         try:
