@@ -151,6 +151,7 @@ class Session:
         raw = (self.settings.vault / path).read_bytes()
         if not isinstance(line, int) or not 1 <= line <= raw.count(b"\n") + 1:
             raise BadRequest(f"line {line!r}: the 1-based line of {path} the answer goes under")
+        inline.editable_text(raw, path)  # refused before the model runs, not after
         return inline.Place(path, hashlib.sha256(raw).hexdigest(), line)
 
     # ---- what callers send --------------------------------------------------------------------------------------

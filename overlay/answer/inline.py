@@ -57,7 +57,7 @@ def write(settings: Settings, place: Place, record: dict[str, Any], body: str) -
         raw = path.read_bytes()
         if hashlib.sha256(raw).hexdigest() != place.checksum:
             raise NoteChanged(place.path)
-        text = _utf8(raw, place.path)
+        text = editable_text(raw, place.path)
         lines = blocks.lines_of(text)
         at = place.anchor - 1
         while at + 1 < len(lines) and _COMMENT_LINE.match(lines[at + 1]):
@@ -77,7 +77,7 @@ def remove(settings: Settings, path: str, run_id: str | None = None) -> list[str
     nothing changed, when one of them was edited by the user."""
     target = settings.vault / path
     with vault_writes(settings):
-        text = _utf8(target.read_bytes(), path)
+        text = editable_text(target.read_bytes(), path)
         found = [a for a in blocks.find(text) if run_id in (None, a.run_id)]
         if not found:
             raise OverlayError(f"{path} holds no inline answer" + (f" {run_id}" if run_id else ""))
@@ -96,7 +96,7 @@ def replace(settings: Settings, path: str, run_id: str, record: dict[str, Any], 
     in one write."""
     target = settings.vault / path
     with vault_writes(settings):
-        text = _utf8(target.read_bytes(), path)
+        text = editable_text(target.read_bytes(), path)
         old = next((a for a in blocks.find(text) if a.run_id == run_id), None)
         if old is None or not old.intact:
             raise OverlayError(f"{path}: the inline answer {run_id} is gone or was edited; it was not refreshed",
@@ -107,10 +107,20 @@ def replace(settings: Settings, path: str, run_id: str, record: dict[str, Any], 
 
 
 def answers_in(settings: Settings, path: str) -> list[blocks.InlineAnswer]:
-    return blocks.find(_utf8((settings.vault / path).read_bytes(), path))
+    return blocks.find(editable_text((settings.vault / path).read_bytes(), path))
 
 
-def _utf8(raw: bytes, path: str) -> str:
+def editable(settings: Settings, path: str) -> bool:
+    """Whether an answer can be written into the note (it is UTF-8 with no NUL byte): asked before any work."""
+    try:
+        editable_text((settings.vault / path).read_bytes(), path)
+    except (OSError, OverlayError):
+        return False
+    return True
+
+
+def editable_text(raw: bytes, path: str) -> str:
+    """The note's text, or OverlayError when an answer cannot be written into it as UTF-8."""
     try:
         return editable_utf8(raw)
     except UnicodeDecodeError:

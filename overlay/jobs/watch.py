@@ -13,6 +13,7 @@ Nothing that goes wrong in one batch, one note or one answer stops the loop: it 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -217,6 +218,9 @@ class Watcher:
     def _answer(self, path: str, item: _Pending) -> None:
         item.tries += 1
         question, run_id = item.question, new_run_id()
+        if question.inline and not inline.editable(self.settings, path):  # UTF-16 without BOM, cp1251, KOI8-R…
+            question = dataclasses.replace(question, placement="note")
+            self.log(f"{path} is not UTF-8: its answer goes into a note of its own")
         self.questions.begin(path, question.checksum, run_id)
         try:
             retriever = self._retriever()

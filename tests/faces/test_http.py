@@ -141,6 +141,12 @@ def test_ask_inline_inserts_under_the_given_line_and_nothing_else(api) -> None:
     assert inline_answers.remove(note.read_text(encoding="utf-8"), answer.run_id) == before
     with client.stream("POST", "/v1/ask", json={**body, "line": 99}) as response:
         assert read_events(response)[-1][0] == "error"
+    legacy = before.encode("cp1251")  # a note that cannot take an answer as UTF-8: refused before the model runs
+    note.write_bytes(legacy)
+    with client.stream("POST", "/v1/ask", json=body) as response:
+        events = read_events(response)
+    assert [kind for kind, _ in events] == ["retrieval", "error"] and "Обзор.md is not UTF-8" in events[1][1]["error"]
+    assert note.read_bytes() == legacy
 
 
 def test_a_model_process_that_segfaults_mid_ask_ends_the_stream_with_an_error_and_the_server_answers_on(

@@ -105,6 +105,22 @@ def test_a_utf16_note_without_a_byte_order_mark_is_read_but_never_written_as_utf
     assert path.read_bytes() == raw
 
 
+@pytest.mark.parametrize("codec", ["cp1251", "utf-16-le"])
+def test_an_inline_question_in_a_note_that_is_not_utf8_is_answered_in_a_note_of_its_own(vault: Path,
+                                                                                        codec: str) -> None:
+    write(vault, "Сон.md", SLEEP)
+    raw = HEADINGS.encode(codec)
+    path = write(vault, "Чаты/Сон.md", raw)
+    with Running(vault, chat_asks="last", answer_placement="inline") as run:
+        wait_for(lambda: run.watcher.health.answered == 1, "the answer")
+        errors = [e["reason"] for e in run.watcher.health.errors]
+    assert path.read_bytes() == raw  # not a byte changed
+    (answer,) = (vault / "Overlay").glob("*.md")
+    assert "[[Сон" in answer.read_text(encoding="utf-8")
+    assert errors == [f"answered in {answer.relative_to(vault).as_posix()}, but not marked answered: it is not "
+                      "UTF-8, so it was not marked answered (re-save it as UTF-8)"]
+
+
 def test_an_edited_inline_answer_is_not_removed(vault: Path) -> None:
     path = write(vault, "Чат.md", "> [!ask|inline] Вопрос?\n")
     note, _ = read_note(vault, "Чат.md")
