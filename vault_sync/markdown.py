@@ -21,6 +21,10 @@ INLINE_CODE = re.compile(r"(`+)(?!`)[^\n]*?(?<!`)\1(?!`)")
 HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 OBSIDIAN_COMMENT = re.compile(r"%%.*?(?:%%|\Z)", re.DOTALL)
 MATH_BLOCK = re.compile(r"\$\$.*?\$\$", re.DOTALL)
+# Inline math, by Pandoc's rule (which Obsidian's renderer follows): `$` opens when a non-space follows it, and
+# closes when a non-space precedes it and no digit follows — so "$5 and $10", "$5/$10" and "$HOME and $PATH" stay
+# text, while `$x^2$` and `$[[x]]$` are math (no link, no tag inside).
+INLINE_MATH = re.compile(r"(?<![\\$])\$(?=[^\s$])[^\n$]*?(?<=[^\s\\])\$(?![\d$])")
 
 HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
 BLOCK_ID = re.compile(r"(?:^|[ \t]+)\^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*$", re.MULTILINE)
@@ -48,7 +52,7 @@ def strip_comments(text: str) -> str:
 
 def mask_code(text: str) -> str:
     """Blank fenced code, inline code and math so scanners skip them; same length as `text`."""
-    for pattern in (FENCE, MATH_BLOCK, INLINE_CODE):
+    for pattern in (FENCE, MATH_BLOCK, INLINE_CODE, INLINE_MATH):
         text = pattern.sub(_blank, text)
     return text
 

@@ -39,7 +39,8 @@ def text_checksum(text: str) -> str:
 # 7: pasted hex dumps (xxd, hexdump -C, C byte arrays) are blanked too (vault_sync.blobs).
 # 8: URL-safe base64 runs and `;BASE64,` data URIs are blanked too (vault_sync.blobs).
 # 9: KOI8-R and CP866 notes are read in their encoding, no longer as cp1251 (vault_sync.decode).
-PARSER_VERSION = 9
+# 10: inline math (`$x$`) is masked like code: no link or tag inside it (vault_sync.markdown.INLINE_MATH).
+PARSER_VERSION = 10
 
 def parse_note(text: str, path: str, *, checksum: str | None = None, warnings: tuple[str, ...] = ()) -> Note:
     """Parse one Markdown note. `path` is vault-relative with POSIX separators."""

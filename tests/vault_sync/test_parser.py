@@ -49,6 +49,14 @@ def test_no_links_inside_code_or_comments() -> None:
     assert parse_note(text, "n.md").tags == ()
 
 
+def test_inline_math_is_not_scanned_but_dollar_amounts_are_text() -> None:
+    text = ("Inline $[[Math]] #nottag$ and $x^2$; real [[A]] #tag\n"
+            "costs $5 and $10 for [[B]], $5/$10 for [[C]], $HOME and $PATH in [[D]], \\$[[E]]$ escaped\n"
+            "$$\n[[Block]]\n$$\n")
+    assert [lk.target for lk in links(text)] == ["A", "B", "C", "D", "E"]
+    assert parse_note(text, "n.md").tags == ("tag",)
+
+
 def test_line_numbers_count_frontmatter() -> None:
     text = "---\ntitle: x\n---\nline one\n[[A]]\n"
     assert links(text)[0].line == 5
