@@ -39,7 +39,8 @@ def text_checksum(text: str) -> str:
 # 7: pasted hex dumps (xxd, hexdump -C, C byte arrays) are blanked too (vault_sync.blobs).
 # 8: URL-safe base64 runs and `;BASE64,` data URIs are blanked too (vault_sync.blobs).
 # 9: KOI8-R and CP866 notes are read in their encoding, no longer as cp1251 (vault_sync.decode).
-# 10: inline math (`$x$`) is masked like code: no link or tag inside it (vault_sync.markdown.INLINE_MATH).
+# 10: inline math (`$x$`) is masked like code: no link or tag inside it (vault_sync.markdown.INLINE_MATH); an
+#     unquoted wiki-link as a YAML list item (`- [[X]]`) is a relation, like `parent: [[X]]`.
 PARSER_VERSION = 10
 
 def parse_note(text: str, path: str, *, checksum: str | None = None, warnings: tuple[str, ...] = ()) -> Note:
@@ -145,9 +146,20 @@ def _frontmatter_links(meta: dict[str, Any]):
             if isinstance(item, str):
                 for m in md.WIKILINK.finditer(item):
                     yield md.parse_wikilink(m.group(2), prop=key)
-            elif isinstance(item, list) and len(item) == 1 and isinstance(item[0], str):
-                # unquoted `parent: [[X]]` is YAML for [["X"]]
-                yield md.parse_wikilink(item[0], prop=key)
+            elif (target := _unquoted_link(item)) is not None:
+                yield md.parse_wikilink(target, prop=key)
+
+
+def _unquoted_link(item: Any) -> str | None:
+    """An unquoted wiki-link as YAML reads it: `parent: [[X]]` is [["X"]] (the item ["X"]), and a list item
+    `- [[X]]` is [[["X"]]] (the item [["X"]])."""
+    for _ in range(2):
+        if not (isinstance(item, list) and len(item) == 1):
+            return None
+        item = item[0]
+        if isinstance(item, str):
+            return item
+    return None
 
 
 def _inline_field_links(masked: str) -> tuple[list[Link], set[int]]:

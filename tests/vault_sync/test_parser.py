@@ -153,6 +153,12 @@ def test_typed_relations_from_frontmatter_and_inline_fields() -> None:
         ("Via", "property", "via", None), ("Plain", "link", None, None)]
 
 
+def test_unquoted_wikilinks_in_a_yaml_list_are_relations() -> None:
+    text = "---\nrelated:\n  - [[A]]\n  - [[B#H|b]]\n  - \"[[C]]\"\n  - plain\nnumbers: [[1, 2]]\n---\nbody\n"
+    got = [(lk.target, lk.property, lk.heading, lk.alias) for lk in links(text)]
+    assert got == [("A", "related", None, None), ("B", "related", "H", "b"), ("C", "related", None, None)]
+
+
 def test_chat_export_callouts_and_uid_comments() -> None:
     text = (">[!nexus_user] **User** - 04.07.2025 at 8:02\n> Вопрос про [[LoRA]]\n<!-- UID: abc -->\n\n"
             ">[!nexus_agent] **Assistant** - 04.07.2025 at 8:03\n> | a | b |\n> |---|---|\n> | 1 | 2 |\n"
