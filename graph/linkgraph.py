@@ -49,6 +49,7 @@ class LinkGraph:
         self.resolver = LinkResolver()
         self.attachments: set[str] = set()
         self._sources_by_key: dict[str, set[str]] = defaultdict(set)
+        self.revision = 0  # moves whenever apply() changes the graph: what a reader built from it is then stale
 
     # ---- updating -------------------------------------------------------------------------------------------
     def apply(self, upserts: Iterable[Note] = (), deletes: Iterable[str] = (),
@@ -83,6 +84,7 @@ class LinkGraph:
             if self.g.has_node(source):
                 self._link(source)
         self._collect_garbage()
+        self.revision += changed
         return changed
 
     def _holds(self, note: Note) -> bool:

@@ -1,4 +1,4 @@
-"""`overlay eval retrieval FILE.jsonl` and `overlay eval links`."""
+"""`overlay eval retrieval FILE.jsonl`, `overlay eval links` and `overlay eval titles`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from overlay import library
 from overlay.answer.ask import ask
 from overlay.answer.evaluation import evaluate as evaluate_answers
 from overlay.cli import emit_json, main, out, vault_options
-from overlay.search.evaluation import Question, evaluate_search, links_as_labels, load_questions
+from overlay.search.evaluation import Question, evaluate_search, links_as_labels, load_questions, names_as_queries
 from overlay.search.retrieval import MODES
 from overlay.settings import Settings
 
@@ -72,6 +72,26 @@ def links_command(settings: Settings, as_json: bool, k: int, mode: str, limit: i
         retriever.texts.close()
     if not questions:
         raise click.ClickException("no note links to another note with enough text to make a question")
+    _render({"mode": mode, **_run(settings, questions, k, mode)}, as_json)
+
+
+@eval_group.command("titles")
+@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
+@click.option("--limit", default=300, show_default=True, type=click.IntRange(1, 100_000),
+              help="How many notes' titles to search for (a fixed sample).")
+@vault_options
+def titles_command(settings: Settings, as_json: bool, k: int, mode: str, limit: int) -> None:
+    """Score navigational search on your own vault: each note's title, typed as the query, should find that note."""
+    retriever = library.open_retriever(settings)
+    try:
+        if retriever.graph is None:
+            raise click.ClickException("no link graph; run `overlay index` first")
+        questions = names_as_queries(retriever.graph, retriever.texts, limit)
+    finally:
+        retriever.texts.close()
+    if not questions:
+        raise click.ClickException("no note has a title with a letter in it to search for")
     _render({"mode": mode, **_run(settings, questions, k, mode)}, as_json)
 
 

@@ -159,3 +159,30 @@ def links_as_labels(graph: LinkGraph, texts: ChunkStore, limit: int = 200, seed:
         lang = "ru" if cyrillic_letters(text) > len(text) / 10 else "en"
         questions.append(Question(f"link:{path}", lang, text, tuple(graph.outlinks(path)), "link", (), (path,)))
     return questions
+
+
+def names_as_queries(graph: LinkGraph, texts: ChunkStore, limit: int = 300, seed: int = 0) -> list[Question]:
+    """A query per note: its title, as someone looking for that note types it (a navigational search); gold = every
+    note that answers to that name (title, alias or file name). Left out: notes whose title has no letter (a
+    timestamp, a Zettelkasten id: nobody asks for them by a name they do not read) and the overlay's own notes
+    (search leaves them out)."""
+    g = graph.g
+    firsts = texts.first_chunks(graph.notes())
+    rows = texts.get(list(firsts.values()))
+    own = {path for path, cid in firsts.items() if cid in rows and rows[cid].answer}
+    by_name: dict[str, set[str]] = {}
+    for path in (p for p in graph.notes() if p not in own):
+        attrs = g.nodes[path]
+        for name in {attrs.get("title", ""), *attrs.get("aliases", ()), path.rsplit("/", 1)[-1].rsplit(".", 1)[0]}:
+            if name.strip():
+                by_name.setdefault(name.strip().casefold(), set()).add(path)
+    notes = [p for p in sorted(graph.notes()) if p in firsts and p not in own
+             and re.search(r"[^\W\d_]", g.nodes[p].get("title", ""))]
+    random.Random(seed).shuffle(notes)
+    questions = []
+    for path in notes[:limit]:
+        title = g.nodes[path]["title"].strip()
+        lang = "ru" if cyrillic_letters(title) else "en"
+        questions.append(Question(f"title:{path}", lang, title, tuple(sorted(by_name[title.casefold()])), "title"))
+    return questions
+

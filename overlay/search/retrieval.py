@@ -26,6 +26,7 @@ from overlay.index.indexer import file_stamp
 from overlay.index.latin import Latin, is_latin
 from overlay.index.stems import tokenize
 from overlay.index.vectors import VectorStore
+from overlay.search.names import NameIndex
 from overlay.search.rerank import Reranker, blend
 from vault_sync.script import language
 
@@ -108,7 +109,8 @@ class Retriever:
                  graph: LinkGraph | None, graph_weight: float = 0.0, fusion: str = "relative",
                  note_evidence: float = 0.6, bm25_coverage: float = 1.0, note_weight: float = 0.0,
                  link_boost: float = 0.0, hub_penalty: float = 0.0, dense_standout: float = DENSE_STANDOUT,
-                 consensus: bool = False, bm25_path: Path | None = None, graph_path: Path | None = None,
+                 consensus: bool = False, title_weight: float = 0.0, bm25_path: Path | None = None,
+                 graph_path: Path | None = None,
                  reranker: Reranker | None = None, rerank_top: int = 30,
                  latin: Callable[[], Latin | None] | None = None) -> None:
         """`latin`: opens the English model and its collection (overlay.index.latin) on the first English question
@@ -117,12 +119,14 @@ class Retriever:
         self.graph_weight, self.fusion, self.note_evidence = graph_weight, fusion, note_evidence
         self.bm25_coverage, self.note_weight, self.link_boost = bm25_coverage, note_weight, link_boost
         self.hub_penalty, self.dense_standout, self.consensus = hub_penalty, dense_standout, consensus
+        self.title_weight = title_weight
         self.bm25_path, self.graph_path = bm25_path, graph_path
         self.reranker, self.rerank_top = reranker, rerank_top
         self._latin_opener, self._latin = latin, None
         self.rerank_s = 0.0  # time the reranker took in the last search
         self._graph_stamp = file_stamp(graph_path) if graph_path and graph is not None else None
         self._rows: dict[str, ChunkRow] = {}
+        self._names: tuple[LinkGraph, int, NameIndex] | None = None  # the graph and revision it was built from
 
     def use_graph(self, graph: LinkGraph | None, stamp: tuple[int, int] | None) -> None:
         """A graph the caller already holds in memory (the watcher's indexer), current as of `stamp`."""
@@ -170,6 +174,10 @@ class Retriever:
         if mode == "hybrid" and self.note_weight > 0 and vector is not None:
             lists.append(self._notes(vector, n, lists[0], keep))
             lists[-1].weight = lists[0].weight  # the same model's judgement
+        if mode == "hybrid" and self.title_weight > 0 and lists and lists[0].source == "dense":
+            named = self._named(query, lists[0], keep)
+            if named is not None:
+                lists.append(named)
         expand = mode == "graph" or (mode == "hybrid" and self.graph_weight > 0)
         if expand and self.graph is not None and vector is not None:
             seeds = [path for path, _ in list(_fuse(lists, self._weight, self.fusion))[: 3 * SEED_NOTES]]
@@ -215,25 +223,47 @@ class Retriever:
         return ranked
 
     def _notes(self, vector: np.ndarray, n: int, dense: _Ranked, keep: _Filter) -> _Ranked:
-        """Whole-note matches (note vectors: title, properties, headings, opening, link titles), each standing on
-        its section that dense search ranked best, else on its first chunk."""
+        """Whole-note matches (note vectors: the note's names and opening), each standing on its best section."""
         hits = self.store.query_notes(vector, min(n, NOTE_CANDIDATES))
-        best: dict[str, tuple[Section, str]] = {}
-        for section in dense.order[:POOL]:  # the pool every k shares: the same section stands for the note
-            best.setdefault(section[0], (section, dense.chunk[section]))
-        firsts = self.texts.first_chunks([p for p, _ in hits if p not in best])
-        rows = self._rows_for(firsts.values())
+        standing = self._standing([path for path, _ in hits], dense, keep)
         ranked = _Ranked(source="note")
         for path, cosine in hits:
-            if path in best:
-                section, cid = best[path]
-            elif path in firsts and firsts[path] in rows and keep(rows[firsts[path]]):
-                row = rows[firsts[path]]
-                section, cid = (row.path, row.heading), row.id
-            else:
-                continue
-            ranked.add(section, cid, cosine, "note")
+            if path in standing:
+                ranked.add(*standing[path], cosine, "note")
         return ranked
+
+    def _named(self, query: str, dense: _Ranked, keep: _Filter) -> _Ranked | None:
+        """Notes the query names (overlay.search.names), each standing on its best section and counting × (the
+        share of the query its name covers)²: a query that is a note's name asks for that note."""
+        if self.graph is None:
+            return None
+        built = self._names
+        if built is None or built[0] is not self.graph or built[1] != self.graph.revision:
+            self._names = (self.graph, self.graph.revision, NameIndex(self.graph))
+        named = self._names[2].named(query)
+        if not named:
+            return None
+        standing = self._standing(list(named), dense, keep)
+        ranked = _Ranked(source="title", floor=0.0)
+        for path, share in named.items():
+            if path in standing:
+                section, cid = standing[path]
+                ranked.add(section, cid, 1.0, "title")
+                ranked.evidence[section] = share
+        return ranked if ranked.order else None
+
+    def _standing(self, paths: list[str], dense: _Ranked, keep: _Filter) -> dict[str, tuple[Section, str]]:
+        """The section (and its chunk) that stands for each note in a whole-note list: the one dense search ranked
+        best within the pool every k shares, else the note's first chunk; none for notes the filter leaves out."""
+        best: dict[str, tuple[Section, str]] = {}
+        for section in dense.order[:POOL]:
+            best.setdefault(section[0], (section, dense.chunk[section]))
+        firsts = self.texts.first_chunks([p for p in paths if p not in best])
+        rows = self._rows_for(firsts.values())
+        for path, cid in firsts.items():
+            if cid in rows and keep(rows[cid]):
+                best[path] = ((rows[cid].path, rows[cid].heading), cid)
+        return {path: best[path] for path in paths if path in best}
 
     def _english(self, query: str, n: int, dense: _Ranked, keep: _Filter) -> _Ranked | None:
         """The English model's list for an English question, weighted by the share of English text in the main
@@ -325,6 +355,8 @@ class Retriever:
         source = ranked.source
         if source == "note":
             return self.note_weight * ranked.weight
+        if source == "title":
+            return self.title_weight * ranked.weight
         return SOURCE_WEIGHT.get(source, self.graph_weight if source == "graph" else 1.0) * ranked.weight
 
     def _hub_penalty(self, scores: dict[Section, float], lists: list[_Ranked]) -> dict[Section, float]:

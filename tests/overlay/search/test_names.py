@@ -1,0 +1,101 @@
+"""Notes a query names: the title list (overlay.search.names) and its place in hybrid search."""
+
+from __future__ import annotations
+
+import pytest
+
+from graph import LinkGraph
+from overlay.index.bm25 import SparseIndex
+from overlay.index.chunk_store import ChunkStore
+from overlay.index.stems import tokenize
+from overlay.search.evaluation import evaluate_search, names_as_queries
+from overlay.search.names import NameIndex
+from overlay.search.reader import fusion_options
+from overlay.search.retrieval import Retriever
+
+HOME = {
+    "Дом/Дом.md": "# Дом\n- [[Умный дом]]\n- [[Ремонт кухни]]\n- [[Счета]]\n- [[Соседи]]\n",
+    "Дом/Умный дом.md": "# Умный дом\nДатчики дома: дом греется к семи, свет в доме гаснет в полночь. "
+                        "По дому ходит робот-пылесос, дом закрывается сам.\n",
+    "Дом/Ремонт кухни.md": "---\naliases: [Кухня]\n---\n# Ремонт кухни\nПлитка, фартук, вытяжка.\n",
+    "Progressive summarization.md": "Слои выделения: жирный, затем выделение маркером, затем резюме.\n",
+    "Заметки о слоях.md": "Layers for progressive summarization: каждый слой короче, progressive summarization "
+                          "по Форте, the layers of progressive summarization.\n",
+    "Overlay/Дом.md": "---\ntype: overlay-answer\n---\nОтвет про дом.\n",
+}
+
+
+def _retriever(ix) -> Retriever:
+    texts = ChunkStore(ix.settings.chunks_path)
+    return Retriever(embedder=ix.embedder, store=ix.store, texts=texts,
+                     sparse=SparseIndex.current(texts, ix.settings.bm25_path),
+                     graph=LinkGraph.load(ix.settings.graph_path), **fusion_options(ix.settings))
+
+
+@pytest.fixture
+def home(indexed):
+    return indexed(HOME)
+
+
+def test_a_name_counts_by_the_square_of_the_share_of_the_query_it_covers(home) -> None:
+    names = NameIndex(LinkGraph.load(home.settings.graph_path))
+    assert names.named("дом") == {"Overlay/Дом.md": 1.0, "Дом/Дом.md": 1.0}
+    assert names.named("ДОМА") == names.named("дом")  # case and word form: stems, as BM25 reads them
+    assert names.named("умный дом") == {"Дом/Умный дом.md": 1.0, "Overlay/Дом.md": 0.25, "Дом/Дом.md": 0.25}
+    assert names.named("Summarization, progressive")["Progressive summarization.md"] == 1.0  # any word order
+    assert names.named("кухня")["Дом/Ремонт кухни.md"] == 1.0  # an alias is a name
+    assert names.named("ремонт") == {}  # every word of a name, not some
+    five = names.named("когда я в последний раз платил счета за дом летом")  # 5 words once stop words are out
+    assert five["Дом/Дом.md"] == pytest.approx(1 / 25)  # one word of five: it barely counts
+    assert names.named("и в на") == {}  # stop words only
+
+
+def test_the_named_note_gains_the_title_weight_times_its_share_and_nothing_else_moves(home) -> None:
+    retriever = _retriever(home)
+
+    def scores(query: str, weight: float) -> dict[str, float]:
+        retriever.title_weight = weight
+        return {r.path: r.score for r in retriever.search(query, 10)}
+
+    on, off = scores("progressive summarization", 1.0), scores("progressive summarization", 0.0)
+    assert on["Progressive summarization.md"] - off["Progressive summarization.md"] == pytest.approx(1.0)
+    assert {p: v for p, v in on.items() if p != "Progressive summarization.md"} == {
+        p: v for p, v in off.items() if p != "Progressive summarization.md"}
+    retriever.title_weight = 1.0
+    why = {r.path: r.why for r in retriever.search("progressive summarization", 10)}
+    assert "title" in why["Progressive summarization.md"] and "title" not in why["Заметки о слоях.md"]
+    question = "что такое progressive summarization в заметках"  # the name's 2 stems among the question's 4
+    gain = scores(question, 1.0)["Progressive summarization.md"] - scores(question, 0.0)["Progressive summarization.md"]
+    assert len(set(tokenize(question))) == 4 and gain == pytest.approx((2 / 4) ** 2)
+    assert all(not p.startswith("Overlay/") for p in scores("Дом", 1.0))  # the overlay's own notes stay out
+
+
+def test_with_the_list_a_query_that_is_a_notes_name_finds_it_first(indexed) -> None:
+    ix = indexed({"Чтение.md": "# Чтение\nProgressive summarization для книг и статей: progressive "
+                               "summarization.\n- [[Книги]]\n- [[Статьи]]\n",
+                  "Progressive summarization.md": "Слои выделения: жирный, затем маркер, затем резюме.\n",
+                  "Спорт.md": "Progressive overload: вес растёт понемногу.\n", "Сад.md": "Яблони.\n"})
+    retriever = _retriever(ix)
+    retriever.title_weight = 0.0  # a note that repeats the name outranks the note of that name
+    assert retriever.search("Progressive summarization", 1)[0].path == "Чтение.md"
+    retriever.title_weight = 1.0
+    assert retriever.search("Progressive summarization", 1)[0].path == "Progressive summarization.md"
+
+
+def test_names_as_queries_scores_title_lookups(home) -> None:
+    retriever = _retriever(home)
+    questions = names_as_queries(retriever.graph, retriever.texts)
+    assert {q.question for q in questions} == {"Дом", "Умный дом", "Ремонт кухни", "Progressive summarization",
+                                               "Заметки о слоях"}  # not the overlay's own answer note
+    assert next(q for q in questions if q.question == "Дом").gold == ("Дом/Дом.md",)
+    assert evaluate_search(retriever, questions)["n"] == 5
+
+
+def test_a_warm_retriever_follows_a_renamed_note(home) -> None:
+    from vault_sync.parser import parse_note
+
+    retriever = _retriever(home)
+    assert "title" not in {w for r in retriever.search("Жильё", 10) for w in r.why}
+    retriever.graph.apply([parse_note("---\naliases: [Жильё]\n---\n" + HOME["Дом/Дом.md"], "Дом/Дом.md")])
+    why = {r.path: r.why for r in retriever.search("Жильё", 10)}  # the same graph object, changed in place
+    assert "title" in why["Дом/Дом.md"]
