@@ -99,3 +99,14 @@ def test_a_warm_retriever_follows_a_renamed_note(home) -> None:
     retriever.graph.apply([parse_note("---\naliases: [Жильё]\n---\n" + HOME["Дом/Дом.md"], "Дом/Дом.md")])
     why = {r.path: r.why for r in retriever.search("Жильё", 10)}  # the same graph object, changed in place
     assert "title" in why["Дом/Дом.md"]
+
+
+def test_a_map_is_not_lowered_as_a_hub_when_the_query_is_its_name(home) -> None:
+    retriever = _retriever(home)
+
+    def hub_score(query: str, penalty: float) -> float:
+        retriever.hub_penalty = penalty
+        return next(r.score for r in retriever.search(query, 10) if r.path == "Дом/Дом.md")
+
+    assert hub_score("Дом", 0.5) == hub_score("Дом", 0.0)  # asked for by name: the map is the answer
+    assert hub_score("счета за дом", 0.5) < hub_score("счета за дом", 0.0)  # a topic word: still a map
