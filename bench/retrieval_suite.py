@@ -180,9 +180,10 @@ def compare(results: dict[str, dict[str, Any]], saved: dict[str, Any]) -> tuple[
     # a change for another kind of query (a note's name typed as the query) is kept when no set of questions loses
     # a question at hit@1 and the title lookups rise
     keep = (new > old and worst >= -MAX_LOSS) or (worst >= 0 and titles_up)
-    same = all(results[n][key] == before[n][key] for n in common for key in ("hit@1", "hit@5", "mrr"))
+    same = all(results[n][key] == before[n][key] for n in common for key in ("hit@1", "hit@5", "mrr")) and all(
+        results[n]["titles"]["hit@1"] == before[n]["titles"]["hit@1"] for n in titled)
     verdict = ("KEEP (no set of questions lost at hit@1; title lookups up)" if keep and new == old
-               else "no change on any set" if same and not titles_up
+               else "no change on any set" if same
                else "KEEP (macro up, no set lost more than 2 points)" if keep
                else "do not keep (the macro-average must rise and no set may lose more than 2 points)")
     lines.append(f"  macro hit@1 {old:.4f} → {new:.4f} ({new - old:+.4f}); worst set {worst:+.3f} → {verdict}")
