@@ -49,7 +49,9 @@ class LinkGraph:
         self.resolver = LinkResolver()
         self.attachments: set[str] = set()
         self._sources_by_key: dict[str, set[str]] = defaultdict(set)
-        self.revision = 0  # moves whenever apply() changes the graph: what a reader built from it is then stale
+        # moves whenever a note comes or goes or its title or aliases change: an index of the notes' names built
+        # before (overlay.search.names) is then stale; edits that change only links and tags leave it
+        self.names_revision = 0
 
     # ---- updating -------------------------------------------------------------------------------------------
     def apply(self, upserts: Iterable[Note] = (), deletes: Iterable[str] = (),
@@ -59,12 +61,16 @@ class LinkGraph:
         changes nothing, and the caller need not write graph.json again."""
         affected: set[str] = set()
         changed = False
+        names_before = self.names_revision
         for path in deletes:
             changed |= self.g.has_node(path)
+            self.names_revision += self.g.nodes.get(path, {}).get("kind") == "note"
             affected |= self._drop_note(path)
         latest = {note.path: note for note in upserts}  # a path given twice: its last version, as before
         fresh = [note for note in latest.values() if not self._holds(note)]
         changed |= bool(fresh)
+        if self.names_revision == names_before and any(not self._same_names(note) for note in fresh):
+            self.names_revision += 1
         for note in fresh:
             affected |= self._drop_note(note.path, keep_node=True)
         for note in fresh:
@@ -84,13 +90,17 @@ class LinkGraph:
             if self.g.has_node(source):
                 self._link(source)
         self._collect_garbage()
-        self.revision += changed
         return changed
 
     def _holds(self, note: Note) -> bool:
         """The graph already has this note as it is: same kind, title, aliases, tags and links."""
         attrs = self.g.nodes.get(note.path)
         return attrs is not None and attrs == _note_attrs(note)
+
+    def _same_names(self, note: Note) -> bool:
+        attrs = self.g.nodes.get(note.path)
+        return (attrs is not None and attrs.get("kind") == "note" and attrs.get("title") == note.title
+                and attrs.get("aliases") == list(note.aliases))
 
     def _drop_note(self, path: str, keep_node: bool = False) -> set[str]:
         if not self.g.has_node(path) or self.g.nodes[path].get("kind") != "note":

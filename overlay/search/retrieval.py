@@ -126,7 +126,7 @@ class Retriever:
         self.rerank_s = 0.0  # time the reranker took in the last search
         self._graph_stamp = file_stamp(graph_path) if graph_path and graph is not None else None
         self._rows: dict[str, ChunkRow] = {}
-        self._names: tuple[LinkGraph, int, NameIndex] | None = None  # the graph and revision it was built from
+        self._names: tuple[LinkGraph, int, NameIndex] | None = None  # built from this graph at this names_revision
 
     def use_graph(self, graph: LinkGraph | None, stamp: tuple[int, int] | None) -> None:
         """A graph the caller already holds in memory (the watcher's indexer), current as of `stamp`."""
@@ -238,8 +238,8 @@ class Retriever:
         if self.graph is None:
             return None
         built = self._names
-        if built is None or built[0] is not self.graph or built[1] != self.graph.revision:
-            self._names = (self.graph, self.graph.revision, NameIndex(self.graph))
+        if built is None or built[0] is not self.graph or built[1] != self.graph.names_revision:
+            self._names = (self.graph, self.graph.names_revision, NameIndex(self.graph))
         named = self._names[2].named(query)
         if not named:
             return None

@@ -161,3 +161,17 @@ def test_a_named_link_to_the_note_itself_is_an_edge_but_not_a_backlink() -> None
     assert g.backlinks("Дневник.md") == [] and g.outlinks("Дневник.md") == []
     assert g.stale_sources() == []
     assert g.stats()["links"] == 1
+
+
+def test_names_revision_moves_with_names_not_with_links() -> None:
+    g = LinkGraph()
+    g.apply([parse_note("# A\n", "A.md")])
+    first = g.names_revision
+    g.apply([parse_note("# A\nnow with [[B]] and #tag\n", "A.md")])  # links and tags: the names stand
+    assert g.names_revision == first
+    g.apply([parse_note("---\naliases: [Альфа]\n---\n# A\n", "A.md")])
+    assert g.names_revision == first + 1
+    g.apply([parse_note("# B\n", "B.md")])
+    assert g.names_revision == first + 2
+    g.apply(deletes=["B.md"])
+    assert g.names_revision == first + 3
