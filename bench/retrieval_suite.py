@@ -54,7 +54,8 @@ CACHE = ROOT / "bench" / "out" / "suite"
 INDEX_SETTINGS = ("embedding_model", "latin_model", "chunk_tokens", "chunk_overlap", "max_file_bytes", "ignore")
 KINDS = ("lookup", "paraphrase", "multi-hop", "link", "cross-lingual")
 MAX_LOSS = 0.02
-TITLES = 300  # title queries per set (a fixed sample of its notes)
+NAMED = 300  # title queries and heading queries per set (a fixed sample of each)
+NAMED_KINDS = ("titles", "headings")
 
 
 def settings_for(name: str, overrides: dict[str, str], fresh: bool, attempt: int = 0) -> Settings:
@@ -80,9 +81,9 @@ def run_set(name: str, overrides: dict[str, str], k: int, fresh: bool, attempt: 
         t0 = time.perf_counter()
         result = evaluate_search(retriever, load_questions(questions_file), k)
         per_query = (time.perf_counter() - t0) / result["n"]
-        if retriever.graph is not None:  # navigational queries: every note's title (a sample of TITLES)
-            titles = evaluate_search(retriever, names_as_queries(retriever.graph, retriever.texts, TITLES), k)
-            result["titles"] = {key: titles[key] for key in ("n", "hit@1", "hit@5", "mrr")}
+        if retriever.graph is not None:  # navigational queries: titles and headings (a sample of NAMED of each)
+            named = evaluate_search(retriever, names_as_queries(retriever.graph, retriever.texts, NAMED), k)
+            result.update(_named_kinds(named))
     finally:
         retriever.texts.close()
     result["index"] = {"seconds": round(indexed, 1), "notes": report.notes, "chunks": report.chunks,
@@ -102,12 +103,17 @@ def run_plain(name: str, overrides: dict[str, str], k: int) -> dict[str, Any]:
     search, _ = baseline_search(vault, settings)
     result = evaluate(load_questions(questions_file), search, k)
     graph, texts = LinkGraph.load(settings.graph_path), ChunkStore(settings.chunks_path)
-    try:  # the same title queries as run_set's (the overlay index of the set must exist: run_set builds it first)
-        titles = evaluate(names_as_queries(graph, texts, TITLES), search, k)
+    try:  # the same named queries as run_set's (the overlay index of the set must exist: run_set builds it first)
+        result.update(_named_kinds(evaluate(names_as_queries(graph, texts, NAMED), search, k)))
     finally:
         texts.close()
-    result["titles"] = {key: titles[key] for key in ("n", "hit@1", "hit@5", "mrr")}
     return result
+
+
+def _named_kinds(result: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """{"titles": …, "headings": …}: hit@1 / hit@5 / MRR of the title and the heading queries."""
+    return {f"{kind}s": {key: m[key] for key in ("n", "hit@1", "hit@5", "mrr")}
+            for kind, m in result["by_kind"].items() if kind in ("title", "heading")}
 
 
 def macro(results: dict[str, dict[str, Any]], key: str = "hit@1") -> float:
@@ -115,14 +121,15 @@ def macro(results: dict[str, dict[str, Any]], key: str = "hit@1") -> float:
 
 
 def table(results: dict[str, dict[str, Any]]) -> str:
-    head = ["set", "n", "hit@1", "hit@5", "MRR", "nDCG@5", "ru hit@1", "en hit@1", *KINDS, "titles hit@1", "index s",
-            "ms/q"]
+    head = ["set", "n", "hit@1", "hit@5", "MRR", "nDCG@5", "ru hit@1", "en hit@1", *KINDS,
+            *(f"{kind} hit@1" for kind in NAMED_KINDS), "index s", "ms/q"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, r in results.items():
         langs = [_cell(r["by_lang"].get(lang)) for lang in ("ru", "en")]
         kinds = [_cell(r["by_kind"].get(kind)) for kind in KINDS]
         figures = [f"{r[key]:.3f}" for key in ("hit@1", "hit@5", "mrr", "ndcg@5")]
-        lines.append(f"| {name} | {r['n']} | " + " | ".join(figures + langs + kinds + [_cell(r.get("titles"))])
+        named = [_cell(r.get(kind)) for kind in NAMED_KINDS]
+        lines.append(f"| {name} | {r['n']} | " + " | ".join(figures + langs + kinds + named)
                      + f" | {r['index']['seconds']} | {r['search_ms']} |")
     cells = [f"{macro(results, key):.3f}" for key in ("hit@1", "hit@5", "mrr", "ndcg@5")]
     lines.append("| **macro** | | " + " | ".join(cells) + " |" + " |" * (len(head) - 6))
@@ -147,9 +154,9 @@ def against_plain(results: dict[str, dict[str, Any]], plain: dict[str, dict[str,
             met = delta >= 0.10 - 1e-9 and ours["hit@5"] >= base["hit@5"] - 1e-9
             lines.append(f"| {name} | {lang} | {base['hit@1']:.3f} ({base['hit@5']:.3f}) | {ours['hit@1']:.3f} "
                          f"({ours['hit@5']:.3f}) | {delta:+.3f} | {'yes' if met else 'no'} |")
-        if "titles" in plain[name] and "titles" in results[name]:
-            base, ours = plain[name]["titles"], results[name]["titles"]
-            lines.append(f"| {name} | titles | {base['hit@1']:.3f} ({base['hit@5']:.3f}) | {ours['hit@1']:.3f} "
+        for kind in (k for k in NAMED_KINDS if k in plain[name] and k in results[name]):
+            base, ours = plain[name][kind], results[name][kind]
+            lines.append(f"| {name} | {kind} | {base['hit@1']:.3f} ({base['hit@5']:.3f}) | {ours['hit@1']:.3f} "
                          f"({ours['hit@5']:.3f}) | {ours['hit@1'] - base['hit@1']:+.3f} | – |")
     return "\n".join(lines)
 
@@ -170,19 +177,19 @@ def compare(results: dict[str, dict[str, Any]], saved: dict[str, Any]) -> tuple[
                      f"({delta['hit@1']:+.3f})   hit@5 {delta['hit@5']:+.3f}   MRR {delta['mrr']:+.3f}"
                      + (f"   gained {', '.join(gained) or '–'}; lost {', '.join(lost) or '–'}"
                         if gained or lost else ""))
-        if "titles" in results[name] and "titles" in before[name]:
-            then, now = before[name]["titles"]["hit@1"], results[name]["titles"]["hit@1"]
-            lines.append(f"  {'':10} titles hit@1 {then:.3f} → {now:.3f} ({now - then:+.3f})")
+        for kind in (k for k in NAMED_KINDS if k in results[name] and k in before[name]):
+            then, now = before[name][kind]["hit@1"], results[name][kind]["hit@1"]
+            lines.append(f"  {'':10} {kind} hit@1 {then:.3f} → {now:.3f} ({now - then:+.3f})")
     old = round(sum(before[n]["hit@1"] for n in common) / len(common), 4)
     new = round(sum(results[n]["hit@1"] for n in common) / len(common), 4)
-    titled = [n for n in common if "titles" in results[n] and "titles" in before[n]]
-    titles_up = bool(titled) and sum(results[n]["titles"]["hit@1"] - before[n]["titles"]["hit@1"] for n in titled) > 0
-    # a change for another kind of query (a note's name typed as the query) is kept when no set of questions loses
-    # a question at hit@1 and the title lookups rise
-    keep = (new > old and worst >= -MAX_LOSS) or (worst >= 0 and titles_up)
+    named = [(n, kind) for n in common for kind in NAMED_KINDS if kind in results[n] and kind in before[n]]
+    named_delta = sum(results[n][kind]["hit@1"] - before[n][kind]["hit@1"] for n, kind in named)
+    # a change for another kind of query (a note's title or a section's heading typed as the query) is kept when no
+    # set of questions loses a question at hit@1 and the named lookups rise
+    keep = (new > old and worst >= -MAX_LOSS) or (worst >= 0 and named_delta > 0)
     same = all(results[n][key] == before[n][key] for n in common for key in ("hit@1", "hit@5", "mrr")) and all(
-        results[n]["titles"]["hit@1"] == before[n]["titles"]["hit@1"] for n in titled)
-    verdict = ("KEEP (no set of questions lost at hit@1; title lookups up)" if keep and new == old
+        results[n][kind]["hit@1"] == before[n][kind]["hit@1"] for n, kind in named)
+    verdict = ("KEEP (no set of questions lost at hit@1; title and heading lookups up)" if keep and new == old
                else "no change on any set" if same
                else "KEEP (macro up, no set lost more than 2 points)" if keep
                else "do not keep (the macro-average must rise and no set may lose more than 2 points)")

@@ -1,4 +1,4 @@
-"""`overlay eval retrieval FILE.jsonl`, `overlay eval links` and `overlay eval titles`."""
+"""`overlay eval retrieval FILE.jsonl`, `overlay eval links` and `overlay eval names`."""
 
 from __future__ import annotations
 
@@ -75,14 +75,15 @@ def links_command(settings: Settings, as_json: bool, k: int, mode: str, limit: i
     _render({"mode": mode, **_run(settings, questions, k, mode)}, as_json)
 
 
-@eval_group.command("titles")
+@eval_group.command("names")
 @click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100))
 @click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
 @click.option("--limit", default=300, show_default=True, type=click.IntRange(1, 100_000),
-              help="How many notes' titles to search for (a fixed sample).")
+              help="How many titles, and how many headings, to search for (a fixed sample of each).")
 @vault_options
-def titles_command(settings: Settings, as_json: bool, k: int, mode: str, limit: int) -> None:
-    """Score navigational search on your own vault: each note's title, typed as the query, should find that note."""
+def names_command(settings: Settings, as_json: bool, k: int, mode: str, limit: int) -> None:
+    """Score navigational search on your own vault: a note's title, or a heading only one note has, typed as the
+    query, should find that note."""
     retriever = library.open_retriever(settings)
     try:
         if retriever.graph is None:
@@ -91,7 +92,7 @@ def titles_command(settings: Settings, as_json: bool, k: int, mode: str, limit: 
     finally:
         retriever.texts.close()
     if not questions:
-        raise click.ClickException("no note has a title with a letter in it to search for")
+        raise click.ClickException("no note has a title with a letter in it or a heading of two words to search for")
     _render({"mode": mode, **_run(settings, questions, k, mode)}, as_json)
 
 

@@ -183,6 +183,11 @@ class ChunkStore:
         """path -> the earliest date any of its chunks carries (YYYY-MM-DD), for notes whose text is dated."""
         return dict(self._db.execute("SELECT path, MIN(date) FROM chunks WHERE date != '' GROUP BY path").fetchall())
 
+    def user_headings(self) -> list[tuple[str, str]]:
+        """(path, heading) of every section with a heading in the user's notes (not the overlay's own)."""
+        return self._db.execute("SELECT DISTINCT path, heading FROM chunks WHERE heading != '' AND answer = 0 "
+                                "ORDER BY path, heading").fetchall()
+
     def first_chunks(self, paths: Sequence[str]) -> dict[str, str]:
         """path -> id of its first chunk (what stands for the note when the note as a whole matches)."""
         rows = self._select_in("SELECT path, id FROM chunks WHERE path IN ({}) ORDER BY path, ordinal", paths)

@@ -21,8 +21,10 @@ from typing import Any
 from graph import LinkGraph
 from overlay.errors import OverlayError
 from overlay.index.chunk_store import ChunkStore
-from overlay.index.chunking import chunk_body
+from overlay.index.chunking import chunk_body, is_exchange
+from overlay.index.stems import tokenize
 from overlay.search.grouping import best_notes
+from overlay.search.names import MIN_HEADING_STEMS
 from overlay.search.retrieval import Retriever
 from vault_sync.script import cyrillic_letters
 
@@ -162,10 +164,11 @@ def links_as_labels(graph: LinkGraph, texts: ChunkStore, limit: int = 200, seed:
 
 
 def names_as_queries(graph: LinkGraph, texts: ChunkStore, limit: int = 300, seed: int = 0) -> list[Question]:
-    """A query per note: its title, as someone looking for that note types it (a navigational search); gold = every
-    note that answers to that name (title, alias or file name). Left out: notes whose title has no letter (a
-    timestamp, a Zettelkasten id: nobody asks for them by a name they do not read) and the overlay's own notes
-    (search leaves them out)."""
+    """Navigational queries, as someone looking for a note or a section types them: each note's title (kind
+    "title"; gold: every note answering to that name — title, alias or file name) and each heading of two or more
+    words that one note alone has (kind "heading"; gold: that note); a fixed sample of `limit` of each. Left out:
+    titles without a letter (a timestamp, a Zettelkasten id: nobody asks for a note by a name they do not read),
+    chat exchanges and the overlay's own notes (search leaves them out)."""
     g = graph.g
     firsts = texts.first_chunks(graph.notes())
     rows = texts.get(list(firsts.values()))
@@ -179,10 +182,18 @@ def names_as_queries(graph: LinkGraph, texts: ChunkStore, limit: int = 300, seed
     notes = [p for p in sorted(graph.notes()) if p in firsts and p not in own
              and re.search(r"[^\W\d_]", g.nodes[p].get("title", ""))]
     random.Random(seed).shuffle(notes)
-    questions = []
-    for path in notes[:limit]:
-        title = g.nodes[path]["title"].strip()
-        lang = "ru" if cyrillic_letters(title) else "en"
-        questions.append(Question(f"title:{path}", lang, title, tuple(sorted(by_name[title.casefold()])), "title"))
-    return questions
+    questions = [_named_question("title", g.nodes[path]["title"].strip(), by_name) for path in notes[:limit]]
+    by_heading: dict[str, set[str]] = {}
+    written: dict[str, str] = {}  # as the note writes it
+    for path, heading in texts.user_headings():
+        if not is_exchange(heading) and len(set(tokenize(heading))) >= MIN_HEADING_STEMS:
+            by_heading.setdefault(heading.strip().casefold(), set()).add(path)
+            written.setdefault(heading.strip().casefold(), heading.strip())
+    headings = sorted(written[h] for h, paths in by_heading.items() if len(paths) == 1)
+    random.Random(seed).shuffle(headings)
+    return questions + [_named_question("heading", heading, by_heading) for heading in headings[:limit]]
 
+
+def _named_question(kind: str, name: str, gold: dict[str, set[str]]) -> Question:
+    paths = tuple(sorted(gold[name.casefold()]))
+    return Question(f"{kind}:{paths[0]}:{name}", "ru" if cyrillic_letters(name) else "en", name, paths, kind)

@@ -1,4 +1,5 @@
-"""Notes a query names: every word of a note's title, alias or file name among the query's words.
+"""Notes a query names — every word of a note's title, alias or file name among the query's words — and sections
+whose heading of two or more words it names.
 
 Why a list of its own: a query that is a note's name ("Progressive summarization", "Дом", "npm ci") is a request
 for that note, and search did not always return it first. USE cannot read a two-word English term on Russian text,
@@ -9,6 +10,9 @@ of them; with this list (weight 1.0) in 98–100 %, and no question of the dev s
 named note by (the share of the query's words that its name covers)², so a query that is the name counts fully
 and a question that mentions a one-word name among five words barely moves (1/25).
 
+Headings work the same way on the candidate sections the other lists fetched, when one note alone among them has
+that heading: heading lookups 72–89 % → 83–94 % hit@1 on the dev sets, no question moved.
+
 Names come from the link graph (the same title, aliases and file name that wiki-links resolve by), stemmed as BM25
 stems them (`overlay.index.stems`): word order, case and word forms do not matter, stop words are left out.
 """
@@ -16,9 +20,13 @@ stems them (`overlay.index.stems`): word order, case and word forms do not matte
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 
 from graph import LinkGraph
+from overlay.index.chunking import is_exchange
 from overlay.index.stems import tokenize
+
+MIN_HEADING_STEMS = 2  # a one-word heading ("Итоги", "Setup") names a kind of section, not one section
 
 
 class NameIndex:
@@ -45,3 +53,18 @@ class NameIndex:
                 if stems <= asked:
                     found[path] = max(found.get(path, 0.0), (len(stems) / len(asked)) ** 2)
         return dict(sorted(found.items(), key=lambda item: (-item[1], item[0])))
+
+
+def named_headings(query: str, sections: Iterable[tuple[str, str]]) -> dict[tuple[str, str], float]:
+    """{(path, heading): (share of the query's words the heading covers)²} for the candidate sections whose heading
+    of two or more words is all in the query — when that heading names a section of one note only among the
+    candidates (a template's heading repeated in many notes names none of them). Chat exchanges are no headings."""
+    asked = frozenset(tokenize(query))
+    notes: dict[frozenset[str], dict[str, tuple[str, str]]] = defaultdict(dict)
+    for path, heading in sections:
+        if heading and not is_exchange(heading):
+            stems = frozenset(tokenize(heading))
+            if len(stems) >= MIN_HEADING_STEMS and stems <= asked:
+                notes[stems].setdefault(path, (path, heading))
+    return {next(iter(by_note.values())): (len(stems) / len(asked)) ** 2
+            for stems, by_note in notes.items() if len(by_note) == 1}

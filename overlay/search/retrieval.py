@@ -26,7 +26,7 @@ from overlay.index.indexer import file_stamp
 from overlay.index.latin import Latin, is_latin
 from overlay.index.stems import tokenize
 from overlay.index.vectors import VectorStore
-from overlay.search.names import NameIndex
+from overlay.search.names import NameIndex, named_headings
 from overlay.search.rerank import Reranker, blend
 from vault_sync.script import language
 
@@ -175,7 +175,7 @@ class Retriever:
             lists.append(self._notes(vector, n, lists[0], keep))
             lists[-1].weight = lists[0].weight  # the same model's judgement
         if mode == "hybrid" and self.title_weight > 0 and lists and lists[0].source == "dense":
-            named = self._named(query, lists[0], keep)
+            named = self._named(query, lists, keep)
             if named is not None:
                 lists.append(named)
         expand = mode == "graph" or (mode == "hybrid" and self.graph_weight > 0)
@@ -232,17 +232,12 @@ class Retriever:
                 ranked.add(*standing[path], cosine, "note")
         return ranked
 
-    def _named(self, query: str, dense: _Ranked, keep: _Filter) -> _Ranked | None:
-        """Notes the query names (overlay.search.names), each standing on its best section and counting × (the
-        share of the query its name covers)²: a query that is a note's name asks for that note."""
-        if self.graph is None:
-            return None
-        built = self._names
-        if built is None or built[0] is not self.graph or built[1] != self.graph.names_revision:
-            self._names = (self.graph, self.graph.names_revision, NameIndex(self.graph))
-        named = self._names[2].named(query)
-        if not named:
-            return None
+    def _named(self, query: str, lists: list[_Ranked], keep: _Filter) -> _Ranked | None:
+        """Notes the query names, each standing on its best section, and sections whose heading it names, among the
+        candidates of the lists so far (overlay.search.names); each counts × (the share of the query its name
+        covers)²: a query that is a note's name or a section's heading asks for that note or section."""
+        named = self._note_names().named(query) if self.graph is not None else {}
+        dense = lists[0]
         standing = self._standing(list(named), dense, keep)
         ranked = _Ranked(source="title", floor=0.0)
         for path, share in named.items():
@@ -250,7 +245,19 @@ class Retriever:
                 section, cid = standing[path]
                 ranked.add(section, cid, 1.0, "title")
                 ranked.evidence[section] = share
+        chunk = {section: r.chunk[section] for r in reversed(lists) for section in r.order}
+        for section, share in named_headings(query, chunk).items():
+            if share > ranked.evidence.get(section, 0.0):
+                ranked.add(section, chunk[section], 1.0, "title")
+                ranked.evidence[section] = share
         return ranked if ranked.order else None
+
+    def _note_names(self) -> NameIndex:
+        """The index of the notes' names, built again when the graph was replaced or a note renamed."""
+        built = self._names
+        if built is None or built[0] is not self.graph or built[1] != self.graph.names_revision:
+            self._names = (self.graph, self.graph.names_revision, NameIndex(self.graph))
+        return self._names[2]
 
     def _standing(self, paths: list[str], dense: _Ranked, keep: _Filter) -> dict[str, tuple[Section, str]]:
         """The section (and its chunk) that stands for each note in a whole-note list: the one dense search ranked

@@ -9,7 +9,7 @@ from overlay.index.bm25 import SparseIndex
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.stems import tokenize
 from overlay.search.evaluation import evaluate_search, names_as_queries
-from overlay.search.names import NameIndex
+from overlay.search.names import NameIndex, named_headings
 from overlay.search.reader import fusion_options
 from overlay.search.retrieval import Retriever
 
@@ -82,13 +82,15 @@ def test_with_the_list_a_query_that_is_a_notes_name_finds_it_first(indexed) -> N
     assert retriever.search("Progressive summarization", 1)[0].path == "Progressive summarization.md"
 
 
-def test_names_as_queries_scores_title_lookups(home) -> None:
+def test_names_as_queries_scores_title_and_heading_lookups(home) -> None:
     retriever = _retriever(home)
     questions = names_as_queries(retriever.graph, retriever.texts)
-    assert {q.question for q in questions} == {"Дом", "Умный дом", "Ремонт кухни", "Progressive summarization",
-                                               "Заметки о слоях"}  # not the overlay's own answer note
-    assert next(q for q in questions if q.question == "Дом").gold == ("Дом/Дом.md",)
-    assert evaluate_search(retriever, questions)["n"] == 5
+    titles = {q.question: q.gold for q in questions if q.kind == "title"}
+    assert set(titles) == {"Дом", "Умный дом", "Ремонт кухни", "Progressive summarization", "Заметки о слоях"}
+    assert titles["Дом"] == ("Дом/Дом.md",)  # not the overlay's own answer note of that name
+    headings = {q.question: q.gold for q in questions if q.kind == "heading"}
+    assert headings == {"Умный дом": ("Дом/Умный дом.md",), "Ремонт кухни": ("Дом/Ремонт кухни.md",)}  # 2+ words
+    assert evaluate_search(retriever, questions)["n"] == 7
 
 
 def test_a_warm_retriever_follows_a_renamed_note(home) -> None:
@@ -110,3 +112,23 @@ def test_a_map_is_not_lowered_as_a_hub_when_the_query_is_its_name(home) -> None:
 
     assert hub_score("Дом", 0.5) == hub_score("Дом", 0.0)  # asked for by name: the map is the answer
     assert hub_score("счета за дом", 0.5) < hub_score("счета за дом", 0.0)  # a topic word: still a map
+
+
+def test_a_heading_names_a_section_when_one_note_alone_has_it() -> None:
+    sections = [("A.md", "Квантизация Q4_K_M"), ("A.md", "Итоги"), ("B.md", "Задачи на неделю"),
+                ("C.md", "Задачи на неделю"), ("D.md", "💬 1 · квантизация q4_k_m")]
+    assert named_headings("квантизация Q4_K_M", sections) == {("A.md", "Квантизация Q4_K_M"): 1.0}
+    assert named_headings("квантизация q4_k_m для видеокарты", sections) == {("A.md", "Квантизация Q4_K_M"): 4 / 9}
+    assert named_headings("итоги", sections) == {}  # one word: a kind of section, not one section
+    assert named_headings("задачи на неделю", sections) == {}  # a template's heading in two notes names neither
+
+
+def test_a_query_that_is_a_heading_lifts_that_section(indexed) -> None:
+    ix = indexed({"Сервер.md": "# Сервер\n## Резервные копии\nКаждую ночь в три часа.\n## Диски\nДва по 4 ТБ.\n",
+                  "Бэкапы.md": "Резервные копии: резервные копии фото, копии документов, резервные копии почты.\n"})
+    retriever = _retriever(ix)
+    on = {(r.path, r.heading): r for r in retriever.search("Резервные копии", 10)}
+    retriever.title_weight = 0.0
+    off = {(r.path, r.heading): r for r in retriever.search("Резервные копии", 10)}
+    section = ("Сервер.md", "Резервные копии")
+    assert "title" in on[section].why and on[section].score == pytest.approx(off[section].score + 1.0)
