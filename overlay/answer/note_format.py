@@ -120,6 +120,8 @@ def _why(source: Source, words: dict[str, str], links: Links) -> str:
             reasons.append(words["why_dense"])
         elif why == "bm25" and source.words:
             reasons.append(prompts.fill(words["why_words"], words=", ".join(source.words)))
+        elif why == "title":
+            reasons.append(words["why_named"])
         elif why.startswith(("link from ", "links to ")):
             key = "why_link_from" if why.startswith("link from ") else "why_links_to"
             other = why.split(" ", 2)[2]

@@ -202,3 +202,17 @@ def test_stale_answers_are_found_and_refreshed_in_place_or_as_a_new_note(index) 
 def test_llm_mode_can_be_forced_without_a_configured_model(index) -> None:
     settings = replace(index.settings, answer_mode="llm")
     assert answer_mode(settings) == "llm"
+
+
+def test_a_related_source_says_why_it_is_there_in_the_notes_language() -> None:
+    import prompts
+    from graph.resolver import LinkResolver
+    from overlay.answer.note_format import Links, _why
+    from overlay.answer.sources import Source
+
+    source = Source(1, "Дом.md", "", "Карта дома.", 1.0, None, ("title", "dense"), ())
+    resolver = LinkResolver()
+    resolver.add("Дом.md")
+    for lang, named in (("ru", "вопрос называет её по имени"), ("en", "the question names it")):
+        words = prompts.table("sections.toml")[lang]
+        assert f"({named}; {words['why_dense']})" in _why(source, words, Links(resolver, "Overlay/A.md"))
