@@ -183,6 +183,10 @@ class ChunkStore:
         """path -> the earliest date any of its chunks carries (YYYY-MM-DD), for notes whose text is dated."""
         return dict(self._db.execute("SELECT path, MIN(date) FROM chunks WHERE date != '' GROUP BY path").fetchall())
 
+    def answer_paths(self) -> set[str]:
+        """The overlay's own notes (answers, audits)."""
+        return {r[0] for r in self._db.execute("SELECT DISTINCT path FROM chunks WHERE answer = 1")}
+
     def user_headings(self) -> list[tuple[str, str]]:
         """(path, heading) of every section with a heading in the user's notes (not the overlay's own)."""
         return self._db.execute("SELECT DISTINCT path, heading FROM chunks WHERE heading != '' AND answer = 0 "

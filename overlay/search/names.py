@@ -20,7 +20,7 @@ stems them (`overlay.index.stems`): word order, case and word forms do not matte
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from graph import LinkGraph
 from overlay.index.chunking import is_exchange
@@ -32,26 +32,33 @@ MIN_HEADING_STEMS = 2  # a one-word heading ("Итоги", "Setup") names a kind
 class NameIndex:
     """The stems of every note's names, looked up by stem."""
 
-    def __init__(self, graph: LinkGraph) -> None:
+    def __init__(self, graph: LinkGraph, leave_out: Collection[str] = ()) -> None:
+        """`leave_out`: notes whose names do not count (the overlay's own answers: an answer titled like the note
+        it answers would otherwise share, and halve, that note's name)."""
         self._by_stem: dict[str, list[tuple[str, frozenset[str]]]] = defaultdict(list)
-        for path in sorted(graph.notes()):
+        self._sharing: dict[frozenset[str], int] = defaultdict(int)  # how many notes answer to each name
+        for path in sorted(set(graph.notes()) - set(leave_out)):
             attrs = graph.g.nodes[path]
             stem_of_file = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
             names = {frozenset(tokenize(name)) for name in (attrs.get("title", ""), *attrs.get("aliases", ()),
                                                             stem_of_file) if name}
             for stems in names - {frozenset()}:
+                self._sharing[stems] += 1
                 for stem in stems:
                     self._by_stem[stem].append((path, stems))
 
     def named(self, query: str) -> dict[str, float]:
-        """{path: (share of the query's words its best name covers)²} for every note all of whose words of some
-        name are in the query; best first, ties by path."""
+        """{path: (share of the query's words its best name covers)² ÷ the number of notes answering to that name}
+        for every note all of whose words of some name are in the query; best first, ties by path. A name that
+        thirty notes share ("README", "Meeting", "index") names none of them much, as a template's heading does
+        not (no dev set has such names: ±0 there)."""
         asked = frozenset(tokenize(query))
         found: dict[str, float] = {}
         for stem in asked:
             for path, stems in self._by_stem.get(stem, ()):
                 if stems <= asked:
-                    found[path] = max(found.get(path, 0.0), (len(stems) / len(asked)) ** 2)
+                    share = (len(stems) / len(asked)) ** 2 / self._sharing[stems]
+                    found[path] = max(found.get(path, 0.0), share)
         return dict(sorted(found.items(), key=lambda item: (-item[1], item[0])))
 
 

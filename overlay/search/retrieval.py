@@ -253,10 +253,11 @@ class Retriever:
         return ranked if ranked.order else None
 
     def _note_names(self) -> NameIndex:
-        """The index of the notes' names, built again when the graph was replaced or a note renamed."""
+        """The index of the user's notes' names, built again when the graph was replaced or a note came, went or was
+        renamed (an answer note the overlay writes is such a note: its chunks are stored by then)."""
         built = self._names
         if built is None or built[0] is not self.graph or built[1] != self.graph.names_revision:
-            self._names = (self.graph, self.graph.names_revision, NameIndex(self.graph))
+            self._names = (self.graph, self.graph.names_revision, NameIndex(self.graph, self.texts.answer_paths()))
         return self._names[2]
 
     def _standing(self, paths: list[str], dense: _Ranked, keep: _Filter) -> dict[str, tuple[Section, str]]:

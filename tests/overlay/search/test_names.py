@@ -38,16 +38,24 @@ def home(indexed):
 
 
 def test_a_name_counts_by_the_square_of_the_share_of_the_query_it_covers(home) -> None:
-    names = NameIndex(LinkGraph.load(home.settings.graph_path))
-    assert names.named("дом") == {"Overlay/Дом.md": 1.0, "Дом/Дом.md": 1.0}
+    texts = ChunkStore(home.settings.chunks_path)
+    names = NameIndex(LinkGraph.load(home.settings.graph_path), texts.answer_paths())
+    assert names.named("дом") == {"Дом/Дом.md": 1.0}  # the overlay's answer of that name neither counts nor halves
     assert names.named("ДОМА") == names.named("дом")  # case and word form: stems, as BM25 reads them
-    assert names.named("умный дом") == {"Дом/Умный дом.md": 1.0, "Overlay/Дом.md": 0.25, "Дом/Дом.md": 0.25}
+    assert names.named("умный дом") == {"Дом/Умный дом.md": 1.0, "Дом/Дом.md": 0.25}
     assert names.named("Summarization, progressive")["Progressive summarization.md"] == 1.0  # any word order
     assert names.named("кухня")["Дом/Ремонт кухни.md"] == 1.0  # an alias is a name
     assert names.named("ремонт") == {}  # every word of a name, not some
     five = names.named("когда я в последний раз платил счета за дом летом")  # 5 words once stop words are out
     assert five["Дом/Дом.md"] == pytest.approx(1 / 25)  # one word of five: it barely counts
     assert names.named("и в на") == {}  # stop words only
+
+
+def test_a_name_many_notes_share_names_each_of_them_less(indexed) -> None:
+    ix = indexed({"A/README.md": "про A\n", "B/README.md": "про B\n", "C/Readme.md": "про C\n", "План.md": "план\n"})
+    names = NameIndex(LinkGraph.load(ix.settings.graph_path))
+    assert names.named("readme") == {"A/README.md": 1 / 3, "B/README.md": 1 / 3, "C/Readme.md": 1 / 3}
+    assert names.named("план") == {"План.md": 1.0}
 
 
 def test_the_named_note_gains_the_title_weight_times_its_share_and_nothing_else_moves(home) -> None:
