@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,19 @@ from overlay.answer.ask import ask
 from overlay.answer.evaluation import evaluate as evaluate_answers
 from overlay.cli import emit_json, main, out, vault_options
 from overlay.search.evaluation import Question, evaluate_search, links_as_labels, load_questions, names_as_queries
-from overlay.search.retrieval import MODES
+from overlay.search.retrieval import MODES, Retriever
 from overlay.settings import Settings
 
 
 @main.group("eval")
 def eval_group() -> None:
     """Score retrieval on question sets with known answers."""
+
+
+def _ranking_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--k and --mode, as every retrieval score takes them."""
+    command = click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)(command)
+    return click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100))(command)
 
 
 def _run(settings: Settings, questions: list[Question], k: int, mode: str) -> dict[str, Any]:
@@ -47,52 +54,49 @@ def _render(result: dict[str, Any], as_json: bool) -> None:
 
 @eval_group.command("retrieval")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100))
-@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
+@_ranking_options
 @vault_options
 def retrieval_command(settings: Settings, as_json: bool, file: Path, k: int, mode: str) -> None:
     """Score retrieval on FILE.jsonl ({"id","lang","question","gold","answer_facts","kind"} per line)."""
     _render({"mode": mode, **_run(settings, load_questions(file), k, mode)}, as_json)
 
 
+def _from_the_vault(settings: Settings, make: Callable[[Retriever], list[Question]], none: str) -> list[Question]:
+    """Questions made from the vault's own index (its graph and chunk texts); `none`: the error when there are none."""
+    retriever = library.open_retriever(settings)
+    try:
+        if retriever.graph is None:
+            raise click.ClickException("no link graph; run `overlay index` first")
+        questions = make(retriever)
+    finally:
+        retriever.texts.close()
+    if not questions:
+        raise click.ClickException(none)
+    return questions
+
+
 @eval_group.command("links")
-@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100))
-@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
+@_ranking_options
 @click.option("--limit", default=200, show_default=True, type=click.IntRange(1, 100_000),
               help="How many linking notes to turn into questions.")
 @vault_options
 def links_command(settings: Settings, as_json: bool, k: int, mode: str, limit: int) -> None:
     """Score retrieval on your own vault: each note's text (link names removed) should find the notes it links to."""
-    retriever = library.open_retriever(settings)
-    try:
-        if retriever.graph is None:
-            raise click.ClickException("no link graph; run `overlay index` first")
-        questions = links_as_labels(retriever.graph, retriever.texts, limit)
-    finally:
-        retriever.texts.close()
-    if not questions:
-        raise click.ClickException("no note links to another note with enough text to make a question")
+    questions = _from_the_vault(settings, lambda r: links_as_labels(r.graph, r.texts, limit),
+                                "no note links to another note with enough text to make a question")
     _render({"mode": mode, **_run(settings, questions, k, mode)}, as_json)
 
 
 @eval_group.command("names")
-@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100))
-@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
+@_ranking_options
 @click.option("--limit", default=300, show_default=True, type=click.IntRange(1, 100_000),
               help="How many titles, and how many headings, to search for (a fixed sample of each).")
 @vault_options
 def names_command(settings: Settings, as_json: bool, k: int, mode: str, limit: int) -> None:
     """Score navigational search on your own vault: a note's title, or a heading only one note has, typed as the
     query, should find that note."""
-    retriever = library.open_retriever(settings)
-    try:
-        if retriever.graph is None:
-            raise click.ClickException("no link graph; run `overlay index` first")
-        questions = names_as_queries(retriever.graph, retriever.texts, limit)
-    finally:
-        retriever.texts.close()
-    if not questions:
-        raise click.ClickException("no note has a title with a letter in it or a heading of two words to search for")
+    questions = _from_the_vault(settings, lambda r: names_as_queries(r.graph, r.texts, limit),
+                                "no note has a title with a letter in it or a heading of two words to search for")
     _render({"mode": mode, **_run(settings, questions, k, mode)}, as_json)
 
 
