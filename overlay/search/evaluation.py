@@ -9,6 +9,7 @@ score their own vault.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import random
@@ -165,8 +166,9 @@ def links_as_labels(graph: LinkGraph, texts: ChunkStore, limit: int = 200, seed:
 
 def names_as_queries(graph: LinkGraph, texts: ChunkStore, limit: int = 300, seed: int = 0) -> list[Question]:
     """Navigational queries, as someone looking for a note or a section types them: each note's title (kind
-    "title"; gold: every note answering to that name — title, alias or file name) and each heading of two or more
-    words that one note alone has (kind "heading"; gold: that note); a fixed sample of `limit` of each. Left out:
+    "title"; gold: every note answering to that name — title, alias or file name), the same asked about ("что такое
+    …" / "what is …", kind "definition") and each heading of two or more words that one note alone has (kind
+    "heading"; gold: that note); a fixed sample of `limit` titles and `limit` headings. Left out:
     titles without a letter (a timestamp, a Zettelkasten id: nobody asks for a note by a name they do not read),
     chat exchanges and the overlay's own notes (search leaves them out)."""
     g = graph.g
@@ -183,6 +185,9 @@ def names_as_queries(graph: LinkGraph, texts: ChunkStore, limit: int = 300, seed
              and re.search(r"[^\W\d_]", g.nodes[p].get("title", ""))]
     random.Random(seed).shuffle(notes)
     questions = [_named_question("title", g.nodes[path]["title"].strip(), by_name) for path in notes[:limit]]
+    questions += [dataclasses.replace(q, id=f"definition:{q.id}", kind="definition",
+                                      question=("что такое " if q.lang == "ru" else "what is ") + q.question)
+                  for q in questions]
     by_heading: dict[str, set[str]] = {}
     written: dict[str, str] = {}  # as the note writes it
     for path, heading in texts.user_headings():

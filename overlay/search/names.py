@@ -8,7 +8,9 @@ and link evidence the named note lacks. BM25's names field (×2) is too soft for
 name as the query (`overlay eval titles`, the dev suite's "titles" column), the named note came first in 84–93 %
 of them; with this list (weight 1.0) in 98–100 %, and no question of the dev sets moved. The list weighs each
 named note by (the share of the query's words that its name covers)², so a query that is the name counts fully
-and a question that mentions a one-word name among five words barely moves (1/25).
+and a question that mentions a one-word name among five words barely moves (1/25). A question about exactly a
+name ("что такое GTD", "what is PARA") counts as the name: the asking words (FRAME) are not counted when the rest
+of the query is the name ("what is <title>" lookups 78–95 % → 93–98 %, no question moved).
 
 Headings work the same way on the candidate sections the other lists fetched, when one note alone among them has
 that heading: heading lookups 72–89 % → 83–94 % hit@1 on the dev sets, no question moved.
@@ -27,6 +29,13 @@ from overlay.index.chunking import is_exchange
 from overlay.index.stems import tokenize
 
 MIN_HEADING_STEMS = 2  # a one-word heading ("Итоги", "Setup") names a kind of section, not one section
+# The frame of a question about something ("what is …", "что такое …", "расскажи про …"): words that ask, not words
+# that name, so they do not count against the share a name covers — "что такое GTD" names the note "GTD" as fully
+# as "GTD" does. Stems, as tokenize() makes them (most Russian ones are stop words there already; bm25s's English
+# list has none of these). Written out by hand: no stop-word list separates asking words from naming ones.
+FRAME = frozenset(tokenize(
+    "what which who whom whose when where why how tell explain describe about mean meaning define definition do does "
+    "did такое какое какие каких почему сколько расскажи объясни означает значит это"))
 
 
 class NameIndex:
@@ -57,7 +66,7 @@ class NameIndex:
         for stem in asked:
             for path, stems in self._by_stem.get(stem, ()):
                 if stems <= asked:
-                    share = (len(stems) / len(asked)) ** 2 / self._sharing[stems]
+                    share = _share(stems, asked) / self._sharing[stems]
                     found[path] = max(found.get(path, 0.0), share)
         return dict(sorted(found.items(), key=lambda item: (-item[1], item[0])))
 
@@ -73,5 +82,10 @@ def named_headings(query: str, sections: Iterable[tuple[str, str]]) -> dict[tupl
             stems = frozenset(tokenize(heading))
             if len(stems) >= MIN_HEADING_STEMS and stems <= asked:
                 notes[stems].setdefault(path, (path, heading))
-    return {next(iter(by_note.values())): (len(stems) / len(asked)) ** 2
-            for stems, by_note in notes.items() if len(by_note) == 1}
+    return {next(iter(by_note.values())): _share(stems, asked) for stems, by_note in notes.items() if len(by_note) == 1}
+
+
+def _share(name: frozenset[str], asked: frozenset[str]) -> float:
+    """(the share of the query's words the name covers)²; 1 when the name is all the query holds besides its frame
+    ("что такое GTD", "what is PARA", "расскажи про Zettelkasten")."""
+    return 1.0 if asked - FRAME <= name else (len(name) / len(asked)) ** 2

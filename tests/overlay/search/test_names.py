@@ -49,6 +49,10 @@ def test_a_name_counts_by_the_square_of_the_share_of_the_query_it_covers(home) -
     five = names.named("когда я в последний раз платил счета за дом летом")  # 5 words once stop words are out
     assert five["Дом/Дом.md"] == pytest.approx(1 / 25)  # one word of five: it barely counts
     assert names.named("и в на") == {}  # stop words only
+    assert names.named("что такое умный дом?")["Дом/Умный дом.md"] == 1.0  # asked about: the frame does not count
+    assert names.named("расскажи про Progressive Summarization")["Progressive summarization.md"] == 1.0
+    assert names.named("how warm is my умный дом")["Дом/Умный дом.md"] == pytest.approx((2 / 5) ** 2)  # the name
+    # is not all the question asks about: every word counts, the frame's too (how, warm, my, умн, дом)
 
 
 def test_a_name_many_notes_share_names_each_of_them_less(indexed) -> None:
@@ -98,7 +102,9 @@ def test_names_as_queries_scores_title_and_heading_lookups(home) -> None:
     assert titles["Дом"] == ("Дом/Дом.md",)  # not the overlay's own answer note of that name
     headings = {q.question: q.gold for q in questions if q.kind == "heading"}
     assert headings == {"Умный дом": ("Дом/Умный дом.md",), "Ремонт кухни": ("Дом/Ремонт кухни.md",)}  # 2+ words
-    assert evaluate_search(retriever, questions)["n"] == 7
+    assert {q.question for q in questions if q.kind == "definition"} == {f"что такое {t}" for t in titles} - {
+        "что такое Progressive summarization"} | {"what is Progressive summarization"}  # asked in the title's script
+    assert evaluate_search(retriever, questions)["n"] == 12
 
 
 def test_a_warm_retriever_follows_a_renamed_note(home) -> None:
