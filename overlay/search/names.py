@@ -5,7 +5,7 @@ Why a list of its own: a query that is a note's name ("Progressive summarization
 for that note, and search did not always return it first. USE cannot read a two-word English term on Russian text,
 a hub note is lowered as a map (the hub penalty), and a longer note that also carries the name gathers dense, note
 and link evidence the named note lacks. BM25's names field (×2) is too soft for that: measured with every note's
-name as the query (`overlay eval titles`, the dev suite's "titles" column), the named note came first in 84–93 %
+name as the query (`overlay eval names`, the dev suite's "titles" column), the named note came first in 84–93 %
 of them; with this list (weight 1.0) in 98–100 %, and no question of the dev sets moved. The list weighs each
 named note by (the share of the query's words that its name covers)², so a query that is the name counts fully
 and a question that mentions a one-word name among five words barely moves (1/25). A question about exactly a

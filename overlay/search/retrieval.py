@@ -245,7 +245,7 @@ class Retriever:
                 section, cid = standing[path]
                 ranked.add(section, cid, 1.0, "title")
                 ranked.evidence[section] = share
-        chunk = {section: r.chunk[section] for r in reversed(lists) for section in r.order}
+        chunk = _section_chunks(lists)
         for section, share in named_headings(query, chunk).items():
             if share > ranked.evidence.get(section, 0.0):
                 ranked.add(section, chunk[section], 1.0, "title")
@@ -374,7 +374,7 @@ class Retriever:
         hub's name: then the map is what is asked for (title lookups on ru-vault 0.936 → 0.989, no question moved)."""
         if not self.hub_penalty:
             return scores
-        chunk = {section: r.chunk[section] for r in reversed(lists) for section in r.order}
+        chunk = _section_chunks(lists)
         rows = self._rows_for(chunk[s] for s in scores if s in chunk)
         named = {s for r in lists if r.source == "title" for s in r.order if r.evidence[s] >= 1.0}
         out = {}
@@ -466,6 +466,11 @@ class Retriever:
             floor, first = min(blended), tail[0][1]
             out.update((section, value * floor / first if first > 0 else 0.0) for section, value in tail)
         return out, dict.fromkeys(chunk, "rerank")
+
+
+def _section_chunks(lists: list[_Ranked]) -> dict[Section, str]:
+    """The chunk that stands for each section of the lists: the first list's that has it (as in the results)."""
+    return {section: r.chunk[section] for r in reversed(lists) for section in r.order}
 
 
 def _dense_trust(scores: list[float], standout: float = DENSE_STANDOUT) -> float:
