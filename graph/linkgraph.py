@@ -61,16 +61,16 @@ class LinkGraph:
         changes nothing, and the caller need not write graph.json again."""
         affected: set[str] = set()
         changed = False
-        names_before = self.names_revision
+        renamed = False  # a note came, went, or changed its title or aliases
         for path in deletes:
             changed |= self.g.has_node(path)
-            self.names_revision += self.g.nodes.get(path, {}).get("kind") == "note"
+            renamed |= self.g.nodes.get(path, {}).get("kind") == "note"
             affected |= self._drop_note(path)
         latest = {note.path: note for note in upserts}  # a path given twice: its last version, as before
         fresh = [note for note in latest.values() if not self._holds(note)]
         changed |= bool(fresh)
-        if self.names_revision == names_before and any(not self._same_names(note) for note in fresh):
-            self.names_revision += 1
+        renamed |= any(not self._same_names(note) for note in fresh)
+        self.names_revision += renamed
         for note in fresh:
             affected |= self._drop_note(note.path, keep_node=True)
         for note in fresh:

@@ -175,3 +175,5 @@ def test_names_revision_moves_with_names_not_with_links() -> None:
     assert g.names_revision == first + 2
     g.apply(deletes=["B.md"])
     assert g.names_revision == first + 3
+    g.apply([parse_note("# C\n", "C.md")], deletes=["A.md"])  # one batch, one move
+    assert g.names_revision == first + 4
