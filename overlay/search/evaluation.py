@@ -22,10 +22,9 @@ from typing import Any
 from graph import LinkGraph
 from overlay.errors import OverlayError
 from overlay.index.chunk_store import ChunkStore
-from overlay.index.chunking import chunk_body, is_exchange
-from overlay.index.stems import tokenize
+from overlay.index.chunking import chunk_body
 from overlay.search.grouping import best_notes
-from overlay.search.names import MIN_HEADING_STEMS
+from overlay.search.names import heading_stems, note_names
 from overlay.search.retrieval import Retriever
 from vault_sync.script import cyrillic_letters
 
@@ -172,15 +171,12 @@ def names_as_queries(graph: LinkGraph, texts: ChunkStore, limit: int = 300, seed
     titles without a letter (a timestamp, a Zettelkasten id: nobody asks for a note by a name they do not read),
     chat exchanges and the overlay's own notes (search leaves them out)."""
     g = graph.g
-    firsts = texts.first_chunks(graph.notes())
-    rows = texts.get(list(firsts.values()))
-    own = {path for path, cid in firsts.items() if cid in rows and rows[cid].answer}
+    firsts = texts.first_chunks(graph.notes())  # notes with text: a note of nothing cannot be found
+    own = texts.answer_paths()
     by_name: dict[str, set[str]] = {}
     for path in (p for p in graph.notes() if p not in own):
-        attrs = g.nodes[path]
-        for name in {attrs.get("title", ""), *attrs.get("aliases", ()), path.rsplit("/", 1)[-1].rsplit(".", 1)[0]}:
-            if name.strip():
-                by_name.setdefault(name.strip().casefold(), set()).add(path)
+        for name in note_names(graph, path):
+            by_name.setdefault(name.casefold(), set()).add(path)
     notes = [p for p in sorted(graph.notes()) if p in firsts and p not in own
              and re.search(r"[^\W\d_]", g.nodes[p].get("title", ""))]
     random.Random(seed).shuffle(notes)
@@ -191,7 +187,7 @@ def names_as_queries(graph: LinkGraph, texts: ChunkStore, limit: int = 300, seed
     by_heading: dict[str, set[str]] = {}
     written: dict[str, str] = {}  # as the note writes it
     for path, heading in texts.user_headings():
-        if not is_exchange(heading) and len(set(tokenize(heading))) >= MIN_HEADING_STEMS:
+        if heading_stems(heading):
             by_heading.setdefault(heading.strip().casefold(), set()).add(path)
             written.setdefault(heading.strip().casefold(), heading.strip())
     headings = sorted(written[h] for h, paths in by_heading.items() if len(paths) == 1)

@@ -47,10 +47,7 @@ class NameIndex:
         self._by_stem: dict[str, list[tuple[str, frozenset[str]]]] = defaultdict(list)
         self._sharing: dict[frozenset[str], int] = defaultdict(int)  # how many notes answer to each name
         for path in sorted(set(graph.notes()) - set(leave_out)):
-            attrs = graph.g.nodes[path]
-            stem_of_file = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-            names = {frozenset(tokenize(name)) for name in (attrs.get("title", ""), *attrs.get("aliases", ()),
-                                                            stem_of_file) if name}
+            names = {frozenset(tokenize(name)) for name in note_names(graph, path)}
             for stems in names - {frozenset()}:
                 self._sharing[stems] += 1
                 for stem in stems:
@@ -78,11 +75,25 @@ def named_headings(query: str, sections: Iterable[tuple[str, str]]) -> dict[tupl
     asked = frozenset(tokenize(query))
     notes: dict[frozenset[str], dict[str, tuple[str, str]]] = defaultdict(dict)
     for path, heading in sections:
-        if heading and not is_exchange(heading):
-            stems = frozenset(tokenize(heading))
-            if len(stems) >= MIN_HEADING_STEMS and stems <= asked:
-                notes[stems].setdefault(path, (path, heading))
+        stems = heading_stems(heading)
+        if stems and stems <= asked:
+            notes[stems].setdefault(path, (path, heading))
     return {next(iter(by_note.values())): _share(stems, asked) for stems, by_note in notes.items() if len(by_note) == 1}
+
+
+def note_names(graph: LinkGraph, path: str) -> set[str]:
+    """Every name a note answers to, as wiki-links resolve it: its title, its aliases and its file name."""
+    attrs = graph.g.nodes[path]
+    return {n.strip() for n in (attrs.get("title", ""), *attrs.get("aliases", ()),
+                                path.rsplit("/", 1)[-1].rsplit(".", 1)[0]) if n.strip()}
+
+
+def heading_stems(heading: str) -> frozenset[str]:
+    """The stems of a heading that can name a section (two or more of them; a chat exchange's label is none)."""
+    if not heading or is_exchange(heading):
+        return frozenset()
+    stems = frozenset(tokenize(heading))
+    return stems if len(stems) >= MIN_HEADING_STEMS else frozenset()
 
 
 def _share(name: frozenset[str], asked: frozenset[str]) -> float:
