@@ -87,6 +87,10 @@ class SparseIndex:
 
         return read_live(folder, read)
 
+    def knows(self, stem: str) -> bool:
+        """Whether some chunk of the vault has this stem."""
+        return self._bm25 is not None and stem in self._bm25.vocab_dict
+
     def search(self, query: str, n: int, *, include_own: bool = False) -> list[tuple[str, float]]:
         """Top `n` (chunk id, BM25 score) with a positive score; the overlay's own notes only when asked for (they
         are masked before ranking, so hundreds of answer notes cannot push the user's notes out)."""

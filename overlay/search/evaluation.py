@@ -166,8 +166,9 @@ def links_as_labels(graph: LinkGraph, texts: ChunkStore, limit: int = 200, seed:
 def names_as_queries(graph: LinkGraph, texts: ChunkStore, limit: int = 300, seed: int = 0) -> list[Question]:
     """Navigational queries, as someone looking for a note or a section types them: each note's title (kind
     "title"; gold: every note answering to that name — title, alias or file name), the same asked about ("что такое
-    …" / "what is …", kind "definition") and each heading of two or more words that one note alone has (kind
-    "heading"; gold: that note); a fixed sample of `limit` titles and `limit` headings. Left out:
+    …" / "what is …", kind "definition"), the same typed with a slip of the finger (kind "typo": see `with_typo`)
+    and each heading of two or more words that one note alone has (kind "heading"; gold: that note); a fixed sample
+    of `limit` titles and `limit` headings. Left out:
     titles without a letter (a timestamp, a Zettelkasten id: nobody asks for a note by a name they do not read),
     chat exchanges and the overlay's own notes (search leaves them out)."""
     g = graph.g
@@ -184,6 +185,9 @@ def names_as_queries(graph: LinkGraph, texts: ChunkStore, limit: int = 300, seed
     questions += [dataclasses.replace(q, id=f"definition:{q.id}", kind="definition",
                                       question=("что такое " if q.lang == "ru" else "what is ") + q.question)
                   for q in questions]
+    rng = random.Random(seed)
+    slips = [(q, with_typo(q.question, rng)) for q in questions if q.kind == "title"]
+    questions += [dataclasses.replace(q, id=f"typo:{q.id}", kind="typo", question=slip) for q, slip in slips if slip]
     by_heading: dict[str, set[str]] = {}
     written: dict[str, str] = {}  # as the note writes it
     for path, heading in texts.user_headings():
@@ -193,6 +197,21 @@ def names_as_queries(graph: LinkGraph, texts: ChunkStore, limit: int = 300, seed
     headings = sorted(written[h] for h, paths in by_heading.items() if len(paths) == 1)
     random.Random(seed).shuffle(headings)
     return questions + [_named_question("heading", heading, by_heading) for heading in headings[:limit]]
+
+
+def with_typo(name: str, rng: random.Random) -> str | None:
+    """`name` with one slip in its longest word of 6+ letters: a letter left out or two neighbours swapped, never
+    the first letter (the slips a quick typist makes; a word that short is rarely mistyped). None when no word
+    is that long."""
+    words = re.split(r"(\W+)", name)
+    long = [i for i, word in enumerate(words) if len(word) >= 6 and word.isalpha()]
+    if not long:
+        return None
+    i = max(long, key=lambda j: len(words[j]))
+    word, at = words[i], rng.randrange(1, len(words[i]) - 1)
+    swap = rng.random() >= 0.5 and word[at] != word[at + 1]  # swapping two equal letters would change nothing
+    words[i] = word[:at] + word[at + 1] + word[at] + word[at + 2:] if swap else word[:at] + word[at + 1:]
+    return "".join(words)
 
 
 def _named_question(kind: str, name: str, gold: dict[str, set[str]]) -> Question:

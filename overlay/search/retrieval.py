@@ -154,6 +154,7 @@ class Retriever:
             return []
         n = max(POOL, k) * (4 if period else 1)  # a period drops most candidates: fetch more
         self.refresh()
+        query = self.spelled(query)
         self._rows = {}  # per query: a warm Retriever must not serve texts an index run has since replaced
         keep = _Filter(include_answers, set(exclude), period)
         vector = self.embedder.embed_query(query) if mode != "sparse" else None
@@ -188,6 +189,12 @@ class Retriever:
             return self._results(lists[:1] if lists else [], k, raw=True, ranked_by=mode)
         return self._results(lists, k, raw=False, query=query)
 
+    def spelled(self, query: str) -> str:
+        """The query with a slip in a note's name mended (overlay.search.names), as every list then reads it."""
+        if self.graph is None or self.sparse is None or self.title_weight <= 0:
+            return query
+        return self._note_names().spelled(query, self.sparse.knows)
+
     def linked(self, seeds: list[str], query: str, k: int, *, include_answers: bool = False,
                exclude: Collection[str] = (), period: Period = None) -> list[SearchResult]:
         """Notes one link away from `seeds` (either direction, typed relations included), each by the section the
@@ -197,6 +204,7 @@ class Retriever:
         self._rows = {}
         if self.graph is None or not seeds:
             return []
+        query = self.spelled(query)
         ranked = self._expand(seeds, self.embedder.embed_query(query), _Filter(include_answers, set(exclude), period))
         out = []
         for section in ranked.order[:k]:

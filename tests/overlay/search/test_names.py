@@ -8,7 +8,7 @@ from graph import LinkGraph
 from overlay.index.bm25 import SparseIndex
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.stems import tokenize
-from overlay.search.evaluation import evaluate_search, names_as_queries
+from overlay.search.evaluation import evaluate_search, names_as_queries, with_typo
 from overlay.search.names import NameIndex, named_headings
 from overlay.search.reader import fusion_options
 from overlay.search.retrieval import Retriever
@@ -104,7 +104,29 @@ def test_names_as_queries_scores_title_and_heading_lookups(home) -> None:
     assert headings == {"Умный дом": ("Дом/Умный дом.md",), "Ремонт кухни": ("Дом/Ремонт кухни.md",)}  # 2+ words
     assert {q.question for q in questions if q.kind == "definition"} == {f"что такое {t}" for t in titles} - {
         "что такое Progressive summarization"} | {"what is Progressive summarization"}  # asked in the title's script
-    assert evaluate_search(retriever, questions)["n"] == 12
+    typos = {q.question: q.gold for q in questions if q.kind == "typo"}  # titles with a word of 6+ letters
+    assert len(typos) == 3 and set(typos.values()) == {titles[t] for t in
+                                                       ("Ремонт кухни", "Progressive summarization", "Заметки о слоях")}
+    assert evaluate_search(retriever, questions)["n"] == 15
+    for slip, title in ((q.question, q.id.split(":")[-1]) for q in questions if q.kind == "typo"):
+        assert slip != title and retriever.spelled(slip) == title  # mended: searched as the title itself
+        assert retriever.search(slip, 10) == retriever.search(title, 10)
+
+
+def test_with_typo_makes_one_slip_past_the_first_letter_of_the_longest_word() -> None:
+    import random
+
+    from rapidfuzz.distance import OSA
+
+    rng = random.Random(0)
+    for name in ("Прогрессивное резюмирование", "Progressive summarization", "Квантизация GGUF", "Map of Content"):
+        for _ in range(20):
+            slip = with_typo(name, rng)
+            assert slip is not None and OSA.distance(slip, name) == 1 and slip[0] == name[0]
+            changed = [w for w, v in zip(slip.split(), name.split(), strict=False) if w != v]
+            assert len(changed) == 1 and len(changed[0]) >= 5
+    assert with_typo("npm ci", rng) is None and with_typo("Дом", rng) is None  # no word of 6+ letters
+    assert with_typo("Progressive", random.Random(4)) == with_typo("Progressive", random.Random(4))  # seeded
 
 
 def test_a_warm_retriever_follows_a_renamed_note(home) -> None:
@@ -146,3 +168,40 @@ def test_a_query_that_is_a_heading_lifts_that_section(indexed) -> None:
     off = {(r.path, r.heading): r for r in retriever.search("Резервные копии", 10)}
     section = ("Сервер.md", "Резервные копии")
     assert "title" in on[section].why and on[section].score == pytest.approx(off[section].score + 1.0)
+
+
+def test_a_slip_in_a_word_of_a_name_is_mended_as_the_name_writes_it(home) -> None:
+    names = NameIndex(LinkGraph.load(home.settings.graph_path))
+    known = _retriever(home).sparse.knows
+    assert names.spelled("Progresive summarization", known) == "Progressive summarization"  # a letter left out
+    assert names.spelled("progressive summarizaiton", known) == "progressive summarization"  # two swapped
+    assert names.spelled("Рмонт кухни", known) == "Ремонт кухни"  # written as the name writes it
+    assert names.spelled("что такое progresssive summarization?", known) == (
+        "что такое Progressive summarization?")  # a letter too many; the rest of the query as typed
+    assert names.spelled("Frogressive summarization", known) == "Frogressive summarization"  # not the first letter
+    assert names.spelled("Progresive summarization", lambda stem: True) == "Progresive summarization"  # a word
+    # the vault has is never changed
+    assert names.spelled("Дмо", known) == "Дмо" and names.spelled("Progresive2", known) == "Progresive2"  # short
+    # words and words with digits are left as they are
+
+
+def test_a_slip_two_names_are_one_edit_from_is_left_alone(indexed) -> None:
+    ix = indexed({"Marker.md": "Felt pens.\n", "Marked.md": "Ticked items.\n", "Сад.md": "Яблони.\n"})
+    names = NameIndex(LinkGraph.load(ix.settings.graph_path))
+    known = _retriever(ix).sparse.knows
+    assert names.spelled("markes", known) == "markes"  # marker or marked: a guess
+    assert names.spelled("markre", known) == "Marker"  # one slip from marker, two from marked
+
+
+def test_a_query_with_a_slip_in_a_notes_name_finds_that_note_first(indexed) -> None:
+    ix = indexed({"Чтение.md": "# Чтение\nProgressive summarization для книг и статей: progressive "
+                               "summarization.\n- [[Книги]]\n- [[Статьи]]\n",
+                  "Progressive summarization.md": "Слои выделения: жирный, затем маркер, затем резюме.\n",
+                  "Спорт.md": "Progressive overload: вес растёт понемногу.\n", "Сад.md": "Яблони.\n"})
+    retriever = _retriever(ix)
+    retriever.title_weight = 0.0  # no name list, no mending: the slip is searched as typed
+    assert retriever.spelled("Progresive summarization") == "Progresive summarization"
+    assert retriever.search("Progresive summarization", 1)[0].path == "Чтение.md"
+    retriever.title_weight = 1.0
+    assert retriever.search("Progresive summarization", 1)[0].path == "Progressive summarization.md"
+
