@@ -55,7 +55,7 @@ INDEX_SETTINGS = ("embedding_model", "latin_model", "chunk_tokens", "chunk_overl
 KINDS = ("lookup", "paraphrase", "multi-hop", "link", "cross-lingual")
 MAX_LOSS = 0.02
 NAMED = 300  # title queries (also asked as "what is …") and heading queries per set
-NAMED_KINDS = ("titles", "definitions", "typos", "headings")
+NAMED_KINDS = ("titles", "definitions", "typos", "layouts", "headings")
 
 
 def settings_for(name: str, overrides: dict[str, str], fresh: bool, attempt: int = 0) -> Settings:

@@ -24,6 +24,7 @@ from overlay.errors import OverlayError
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.chunking import chunk_body
 from overlay.search.grouping import best_notes
+from overlay.search.layout import other_layout
 from overlay.search.names import heading_stems, note_names
 from overlay.search.retrieval import Retriever
 from vault_sync.script import cyrillic_letters
@@ -167,10 +168,10 @@ def names_as_queries(graph: LinkGraph, texts: ChunkStore, limit: int = 300, seed
     """Navigational queries, as someone looking for a note or a section types them: each note's title (kind
     "title"; gold: every note answering to that name — title, alias or file name), the same asked about ("что такое
     …" / "what is …", kind "definition"), the same typed with a slip of the finger (kind "typo": see `with_typo`)
-    and each heading of two or more words that one note alone has (kind "heading"; gold: that note); a fixed sample
-    of `limit` titles and `limit` headings. Left out:
-    titles without a letter (a timestamp, a Zettelkasten id: nobody asks for a note by a name they do not read),
-    chat exchanges and the overlay's own notes (search leaves them out)."""
+    or with the other keyboard layout on (kind "layout": see `on_wrong_layout`), and each heading of two or more
+    words that one note alone has (kind "heading"; gold: that note); a fixed sample of `limit` titles and `limit`
+    headings. Left out: titles without a letter (a timestamp, a Zettelkasten id: nobody asks for a note by a name
+    they do not read), chat exchanges and the overlay's own notes (search leaves them out)."""
     g = graph.g
     firsts = texts.first_chunks(graph.notes())  # notes with text: a note of nothing cannot be found
     own = texts.answer_paths()
@@ -188,6 +189,8 @@ def names_as_queries(graph: LinkGraph, texts: ChunkStore, limit: int = 300, seed
     rng = random.Random(seed)
     slips = [(q, with_typo(q.question, rng)) for q in questions if q.kind == "title"]
     questions += [dataclasses.replace(q, id=f"typo:{q.id}", kind="typo", question=slip) for q, slip in slips if slip]
+    questions += [dataclasses.replace(q, id=f"layout:{q.id}", kind="layout", question=on_wrong_layout(q.question))
+                  for q in questions if q.kind == "title"]
     by_heading: dict[str, set[str]] = {}
     written: dict[str, str] = {}  # as the note writes it
     for path, heading in texts.user_headings():
@@ -212,6 +215,15 @@ def with_typo(name: str, rng: random.Random) -> str | None:
     swap = rng.random() >= 0.5 and word[at] != word[at + 1]  # swapping two equal letters would change nothing
     words[i] = word[:at] + word[at + 1] + word[at] + word[at + 2:] if swap else word[:at] + word[at + 1:]
     return "".join(words)
+
+
+def on_wrong_layout(name: str) -> str:
+    """`name` typed with the other keyboard layout on: a Cyrillic name's Cyrillic words on the Latin keys, a Latin
+    name's Latin words on the Russian keys (the words of the other script come out right); a name of both scripts
+    goes by the script of most of its letters."""
+    cyrillic = cyrillic_letters(name) * 2 > len(re.findall(r"[^\W\d_]", name))
+    return re.sub(r"[^\W\d_]+", lambda m: other_layout(m.group(0)) if bool(cyrillic_letters(m.group(0))) == cyrillic
+                  else m.group(0), name)
 
 
 def _named_question(kind: str, name: str, gold: dict[str, set[str]]) -> Question:

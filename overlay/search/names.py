@@ -71,6 +71,10 @@ class NameIndex:
                     self._written[folded] = (word, stems[0])
                     self._by_start[folded[0], len(folded)].append(folded)
 
+    def has(self, stem: str) -> bool:
+        """Whether some note's name has this stem."""
+        return stem in self._by_stem
+
     def spelled(self, query: str, known: Callable[[str], bool]) -> str:
         """`query` with each word that no note has (`known`: is this stem in the vault, i.e. BM25's vocabulary) and
         that is one slip — a letter left out, added or changed, or two neighbours swapped — from the word of exactly

@@ -26,6 +26,7 @@ from overlay.index.indexer import file_stamp
 from overlay.index.latin import Latin, is_latin
 from overlay.index.stems import tokenize
 from overlay.index.vectors import VectorStore
+from overlay.search.layout import relayout
 from overlay.search.names import NameIndex, named_headings
 from overlay.search.rerank import Reranker, blend
 from vault_sync.script import language
@@ -190,10 +191,17 @@ class Retriever:
         return self._results(lists, k, raw=False, query=query)
 
     def spelled(self, query: str) -> str:
-        """The query with a slip in a note's name mended (overlay.search.names), as every list then reads it."""
-        if self.graph is None or self.sparse is None or self.title_weight <= 0:
+        """The query as every list then reads it: words typed on the wrong keyboard layout read on the right one
+        (overlay.search.layout), then a slip in a word of a note's name mended (overlay.search.names)."""
+        if self.sparse is None:
             return query
-        return self._note_names().spelled(query, self.sparse.knows)
+        names = self._note_names() if self.graph is not None and self.title_weight > 0 else None
+
+        def known(stem: str) -> bool:  # in some note's text, or in some note's name
+            return self.sparse.knows(stem) or (names is not None and names.has(stem))
+
+        query = relayout(query, known)
+        return names.spelled(query, known) if names is not None else query
 
     def linked(self, seeds: list[str], query: str, k: int, *, include_answers: bool = False,
                exclude: Collection[str] = (), period: Period = None) -> list[SearchResult]:

@@ -8,7 +8,7 @@ from graph import LinkGraph
 from overlay.index.bm25 import SparseIndex
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.stems import tokenize
-from overlay.search.evaluation import evaluate_search, names_as_queries, with_typo
+from overlay.search.evaluation import evaluate_search, names_as_queries, on_wrong_layout, with_typo
 from overlay.search.names import NameIndex, named_headings
 from overlay.search.reader import fusion_options
 from overlay.search.retrieval import Retriever
@@ -107,7 +107,11 @@ def test_names_as_queries_scores_title_and_heading_lookups(home) -> None:
     typos = {q.question: q.gold for q in questions if q.kind == "typo"}  # titles with a word of 6+ letters
     assert len(typos) == 3 and set(typos.values()) == {titles[t] for t in
                                                        ("Ремонт кухни", "Progressive summarization", "Заметки о слоях")}
-    assert evaluate_search(retriever, questions)["n"] == 15
+    layouts = {q.question: q.gold for q in questions if q.kind == "layout"}
+    assert layouts == {on_wrong_layout(title): gold for title, gold in titles.items()}
+    for typed, title in ((on_wrong_layout(t), t) for t in titles):  # read on the right layout: the title itself
+        assert retriever.spelled(typed) == title and retriever.search(typed, 10) == retriever.search(title, 10)
+    assert evaluate_search(retriever, questions)["n"] == 20
     for slip, title in ((q.question, q.id.split(":")[-1]) for q in questions if q.kind == "typo"):
         assert slip != title and retriever.spelled(slip) == title  # mended: searched as the title itself
         assert retriever.search(slip, 10) == retriever.search(title, 10)

@@ -1,0 +1,48 @@
+"""Words typed with the other keyboard layout on (overlay.search.layout), and their place in search."""
+
+from __future__ import annotations
+
+from overlay.index.stems import tokenize
+from overlay.search.evaluation import on_wrong_layout
+from overlay.search.layout import other_layout, relayout
+
+VAULT_WORDS = ("прогрессивное резюмирование заметки обучении docker compose npm ci qwen3 8b разница менеджером "
+               "архитектором холизм ошибка редукционизм дом")
+KNOWN = set(tokenize(VAULT_WORDS))
+
+
+def known(stem: str) -> bool:
+    return stem in KNOWN
+
+
+def test_a_word_no_note_has_is_read_on_the_other_layout_when_that_is_a_word_of_the_vault() -> None:
+    assert relayout("ghjuhtccbdyjt htp.vbhjdfybt", known) == "прогрессивное резюмирование"  # "." is ю there
+    assert relayout("тзь сш", known) == "npm ci"  # Latin typed on the Russian layout
+    assert relayout("вщслук compose", known) == "docker compose"  # one word of two
+    assert relayout("Йцут3-8И", known) == "Qwen3-8B"  # digits are the same keys on both
+    assert relayout("{jkbpv", known) == "Холизм"  # shifted keys: { is Х
+
+
+def test_a_stop_word_is_read_so_only_in_a_query_typed_on_the_wrong_layout() -> None:
+    assert relayout("pfvtnrb ghb j,extybb", known) == "заметки при обучении"  # "ghb" is "при", "," is б
+    assert relayout("Hfpybwf vt;le vtytl;thjv b fh[bntrnjhjv", known) == "Разница между менеджером и архитектором"
+    assert relayout("jib,rf, rfr b ljv", known) == "ошибка, как и дом"  # the comma after a word stays a comma
+    assert relayout("ghb", known) == "ghb"  # a stop word alone: nothing says the layout was wrong
+    assert relayout("I use ljv", known) == "I use дом"  # "I" is no Russian word of one letter ("Ш")
+
+
+def test_what_the_vault_has_or_no_layout_makes_a_word_of_is_left_as_typed() -> None:
+    assert relayout("npm ci", known) == "npm ci"
+    assert relayout("docker, please.", known) == "docker, please."
+    assert relayout("прогрессивное резюмирование", known) == "прогрессивное резюмирование"
+    assert relayout("hello world", known) == "hello world"  # "руддщ цщкдв" is no word of the vault
+    assert relayout("ljv", lambda stem: True) == "ljv"  # a word the vault has ("ljv") is never changed
+
+
+def test_other_layout_is_its_own_inverse_and_on_wrong_layout_types_a_name_so() -> None:
+    for word in ("Прогрессивное", "Холизм", "ёлка", "Qwen3"):
+        assert other_layout(other_layout(word)) == word
+    assert on_wrong_layout("Прогрессивное резюмирование") == "Ghjuhtccbdyjt htp.vbhjdfybt"
+    assert on_wrong_layout("Квантизация GGUF") == "Rdfynbpfwbz GGUF"  # the other script's words come out right
+    assert on_wrong_layout("npm ci") == "тзь сш"
+    assert on_wrong_layout("Qwen3 и LoRA") == "Йцут3 и ДщКФ"  # mostly Latin: typed on the Russian layout
