@@ -87,6 +87,10 @@ class SparseIndex:
 
         return read_live(folder, read)
 
+    def vocabulary(self) -> list[str]:
+        """Every stem some chunk has."""
+        return list(self._bm25.vocab_dict) if self._bm25 is not None else []
+
     def knows(self, stem: str) -> bool:
         """Whether some chunk of the vault has this stem."""
         return self._bm25 is not None and stem in self._bm25.vocab_dict

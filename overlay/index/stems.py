@@ -13,7 +13,7 @@ from overlay.index.bm25s_lib import STOPWORDS_EN, STOPWORDS_RUSSIAN
 from vault_sync.script import has_cyrillic
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_STOP = frozenset(w.replace("ё", "е") for w in (*STOPWORDS_EN, *STOPWORDS_RUSSIAN))
+STOP_WORDS = frozenset(w.replace("ё", "е") for w in (*STOPWORDS_EN, *STOPWORDS_RUSSIAN))
 _RU = Stemmer.Stemmer("russian")
 _EN = Stemmer.Stemmer("english")
 
@@ -26,4 +26,4 @@ def stem(word: str) -> str:
 def tokenize(text: str) -> list[str]:
     """Lower-cased stems of the words of `text`, stop words out; numbers kept ("32b", "2025")."""
     words = _WORD.findall(text.lower().replace("ё", "е"))
-    return [stem(w) for w in words if w not in _STOP and (len(w) > 1 or w.isdigit())]
+    return [stem(w) for w in words if w not in STOP_WORDS and (len(w) > 1 or w.isdigit())]

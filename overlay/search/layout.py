@@ -3,8 +3,11 @@
 makes, and one no embedding model and no stemmer reads.
 
 A word no note contains is read on the other layout when every stem of what that gives is in the vault (BM25's
-vocabulary); once one word of a query has been read so, the stop words typed the same way are too ("ghb" → "при"),
-since the query was typed on the wrong layout. A word some note has is never changed.
+vocabulary). Once one word of a query has been read so, the query was typed on the wrong layout, and its other words
+that no note has are read so too when they look like words on the other layout and not as typed ("dbcbn" is no
+English but "висит" is Russian): their letter triples, against those of the vault's own words (`Letters`); the
+stop words likewise ("ghb" → "при"). A word the vault has is never changed, and a word that looks like a word as
+typed stays ("как запустить вщслук": only "вщслук" → "docker").
 
 The key map is the standard Russian ЙЦУКЕН layout over US QWERTY, written out by hand: it is 66 keys, and no
 maintained library converts between the two (the ones on PyPI are abandoned one-file scripts).
@@ -13,7 +16,7 @@ maintained library converts between the two (the ones on PyPI are abandoned one-
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from overlay.index.stems import tokenize
 from vault_sync.script import has_cyrillic
@@ -29,6 +32,29 @@ _TYPED = re.compile(r"[A-Za-z0-9`\[\];',.~{}:\"<>]*[A-Za-z`\[\];'~{}:\"<>][A-Za-
 _PUNCTUATION = ",.;:'\""  # keys that end a word as often as they are a letter (б, ю, ж, э on the Russian layout)
 MIN_LETTERS = 2
 ONE_LETTER_WORDS = frozenset("авиксуояai")
+WORDLIKE, GIBBERISH = 0.5, 0.25  # shares of a word's letter triples found among the vault's words
+
+
+class Letters:
+    """The letter triples of a vocabulary (the vault's stems and the stop words), each word read from its start:
+    how much a string looks like a word of the vault's languages, with no language model."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self._triples = {triple for word in words for triple in _triples(word)}
+
+    def share(self, word: str) -> float:
+        """The share of `word`'s letter triples that some word of the vocabulary has."""
+        triples = _triples(_folded(word))
+        return sum(t in self._triples for t in triples) / len(triples) if triples else 0.0
+
+
+def _triples(word: str) -> list[str]:
+    marked = "^" + word
+    return [marked[i:i + 3] for i in range(len(marked) - 2)]
+
+
+def _folded(word: str) -> str:
+    return word.lower().replace("ё", "е")
 
 
 def other_layout(word: str) -> str:
@@ -36,17 +62,20 @@ def other_layout(word: str) -> str:
     return word.translate(TO_LATIN if has_cyrillic(word) else TO_CYRILLIC)
 
 
-def relayout(query: str, known: Callable[[str], bool]) -> str:
-    """`query` with each word typed on the wrong layout read on the right one (see the module's docstring)."""
+def relayout(query: str, known: Callable[[str], bool], letters: Callable[[], Letters] | None = None) -> str:
+    """`query` with each word typed on the wrong layout read on the right one (see the module's docstring).
+    `letters` gives the vault's letter triples, asked for only when a query was typed on the wrong layout."""
     words = [(m, _read(m.group(0), known)) for m in _TYPED.finditer(query)]
     swapped = {m.start(): other for m, other in words if other is not None}
     if not swapped:
         return query
-    for m, _ in words:  # the same query's stop words were typed on the same layout ("b" → "и")
-        typed = m.group(0)
-        core = typed.rstrip(_PUNCTUATION) or typed
-        if m.start() not in swapped and _is_stop_word(other_layout(core)) and not _is_word(typed, known):
-            swapped[m.start()] = other_layout(core) + typed[len(core):]
+    for m, _ in words:  # the rest of a query typed on the wrong layout: its stop words ("b" → "и"), and what looks
+        typed = m.group(0)  # like a word on the other layout only
+        if m.start() in swapped or _is_word(typed, known):
+            continue
+        other = _as_word(typed)
+        if other is not None and _typed_so_too(typed, other, letters):
+            swapped[m.start()] = other
     out, at = [], 0
     for m, _ in words:
         if m.start() in swapped:
@@ -65,6 +94,24 @@ def _read(typed: str, known: Callable[[str], bool]) -> str | None:
         stems = tokenize(other)
         if keys and stems and all(known(stem) for stem in stems) and re.fullmatch(r"\w+", other):
             return other + typed[len(keys):]
+    return None
+
+
+def _typed_so_too(typed: str, other: str, letters: Callable[[], Letters] | None) -> bool:
+    """Whether a word of a query typed on the wrong layout was typed so too: a stop word on the other layout, or
+    a word there and gibberish as typed."""
+    if _is_stop_word(re.sub(r"\W", "", other)):
+        return True
+    return letters is not None and letters().share(other) >= WORDLIKE and letters().share(typed) < GIBBERISH
+
+
+def _as_word(typed: str) -> str | None:
+    """`typed` on the other layout when that is a word — all of it ("b.y." is "июню"), else all but its trailing
+    punctuation ("rfr," is "как,") —; None when neither is."""
+    core = typed.rstrip(_PUNCTUATION)
+    for keys in dict.fromkeys((typed, core)):
+        if keys and re.fullmatch(r"[^\W\d_]+", other_layout(keys)):
+            return other_layout(keys) + typed[len(keys):]
     return None
 
 

@@ -24,9 +24,9 @@ from overlay.index.chunking import chunk_body
 from overlay.index.embedding import Embedder
 from overlay.index.indexer import file_stamp
 from overlay.index.latin import Latin, is_latin
-from overlay.index.stems import tokenize
+from overlay.index.stems import STOP_WORDS, tokenize
 from overlay.index.vectors import VectorStore
-from overlay.search.layout import relayout
+from overlay.search.layout import Letters, relayout
 from overlay.search.names import NameIndex, named_headings
 from overlay.search.rerank import Reranker, blend
 from vault_sync.script import language
@@ -128,6 +128,7 @@ class Retriever:
         self._graph_stamp = file_stamp(graph_path) if graph_path and graph is not None else None
         self._rows: dict[str, ChunkRow] = {}
         self._names: tuple[LinkGraph, int, NameIndex] | None = None  # built from this graph at this names_revision
+        self._letters_of: tuple[SparseIndex, Letters] | None = None  # built from this BM25 index
 
     def use_graph(self, graph: LinkGraph | None, stamp: tuple[int, int] | None) -> None:
         """A graph the caller already holds in memory (the watcher's indexer), current as of `stamp`."""
@@ -200,8 +201,14 @@ class Retriever:
         def known(stem: str) -> bool:  # in some note's text, or in some note's name
             return self.sparse.knows(stem) or (names is not None and names.has(stem))
 
-        query = relayout(query, known)
+        query = relayout(query, known, self._letters)
         return names.spelled(query, known) if names is not None else query
+
+    def _letters(self) -> Letters:
+        """The letter triples of the vault's words (overlay.search.layout), built again for a new BM25 index."""
+        if self._letters_of is None or self._letters_of[0] is not self.sparse:
+            self._letters_of = (self.sparse, Letters([*self.sparse.vocabulary(), *STOP_WORDS]))
+        return self._letters_of[1]
 
     def linked(self, seeds: list[str], query: str, k: int, *, include_answers: bool = False,
                exclude: Collection[str] = (), period: Period = None) -> list[SearchResult]:

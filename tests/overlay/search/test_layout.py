@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from overlay.index.stems import tokenize
 from overlay.search.evaluation import on_wrong_layout
-from overlay.search.layout import other_layout, relayout
+from overlay.search.layout import Letters, other_layout, relayout
 
 VAULT_WORDS = ("прогрессивное резюмирование заметки обучении docker compose npm ci qwen3 8b разница менеджером "
                "архитектором холизм ошибка редукционизм дом")
@@ -46,3 +46,20 @@ def test_other_layout_is_its_own_inverse_and_on_wrong_layout_types_a_name_so() -
     assert on_wrong_layout("Квантизация GGUF") == "Rdfynbpfwbz GGUF"  # the other script's words come out right
     assert on_wrong_layout("npm ci") == "тзь сш"
     assert on_wrong_layout("Qwen3 и LoRA") == "Йцут3 и ДщКФ"  # mostly Latin: typed on the Russian layout
+
+
+LETTERS = Letters(tokenize("в каком порту висит сервер, как запустить контейнер: docker compose, мой дом"))
+
+
+def test_letters_say_how_much_a_string_looks_like_the_vaults_words() -> None:
+    assert LETTERS.share("висит") >= 0.5 and LETTERS.share("dbcbn") == 0.0  # stems: вис, not висит
+    assert LETTERS.share("запустить") >= 0.5 > LETTERS.share("pfgecnbnm")
+    assert LETTERS.share("") == 0.0
+
+
+def test_the_rest_of_a_query_seen_typed_on_the_wrong_layout_is_read_so_where_it_looks_like_words_there() -> None:
+    typed = "yf rfrjv gjhne e vtyz dbcbn ljv"  # "на каком порту у меня висит дом": only "дом" is a word of the vault
+    assert relayout(typed, known) == "на rfrjv gjhne у меня dbcbn дом"  # without letters: the stop words only
+    assert relayout(typed, known, lambda: LETTERS) == "на каком порту у меня висит дом"
+    assert relayout("как запустить вщслук", known, lambda: LETTERS) == "как запустить docker"  # typed right stays
+    assert relayout("dbcbn", known, lambda: LETTERS) == "dbcbn"  # nothing the vault has says the layout was wrong
