@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 
-from overlay.index.stems import stem, tokenize
+from overlay.index.stems import fold, stem, tokenize
 from overlay.search.retrieval import Period, Retriever, SearchResult
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -94,7 +94,7 @@ def _linked(retriever: Retriever, question: str, picked: list[SearchResult], slo
 
 def _sources(retriever: Retriever, question: str, results: list[SearchResult]) -> list[Source]:
     rows = retriever.texts.get([r.chunk_id for r in results])
-    question_words = {stem(w): w for w in _WORD.findall(question.lower().replace("ё", "е"))}
+    question_words = {stem(w): w for w in _WORD.findall(fold(question))}
     sources = []
     for r in results:
         row = rows.get(r.chunk_id)

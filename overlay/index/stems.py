@@ -23,7 +23,12 @@ def stem(word: str) -> str:
     return _RU.stemWord(word) if has_cyrillic(word) else _EN.stemWord(word)
 
 
+def fold(text: str) -> str:
+    """Lower case, `ё` as `е`: text as words are compared."""
+    return text.lower().replace("ё", "е")
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased stems of the words of `text`, stop words out; numbers kept ("32b", "2025")."""
-    words = _WORD.findall(text.lower().replace("ё", "е"))
+    words = _WORD.findall(fold(text))
     return [stem(w) for w in words if w not in STOP_WORDS and (len(w) > 1 or w.isdigit())]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from overlay.index.stems import tokenize
+from overlay.index.stems import fold, tokenize
 from vault_sync.script import has_cyrillic
 
 _LATIN = "`qwertyuiop[]asdfghjkl;'zxcvbnm,.~QWERTYUIOP{}ASDFGHJKL:\"ZXCVBNM<>"
@@ -32,6 +32,7 @@ _TYPED = re.compile(r"[A-Za-z0-9`\[\];',.~{}:\"<>]*[A-Za-z`\[\];'~{}:\"<>][A-Za-
 _PUNCTUATION = ",.;:'\""  # keys that end a word as often as they are a letter (б, ю, ж, э on the Russian layout)
 MIN_LETTERS = 2
 ONE_LETTER_WORDS = frozenset("авиксуояai")
+_LETTERS_ONLY = re.compile(r"[^\W\d_]+")
 WORDLIKE, GIBBERISH = 0.5, 0.25  # shares of a word's letter triples found among the vault's words
 
 
@@ -44,17 +45,13 @@ class Letters:
 
     def share(self, word: str) -> float:
         """The share of `word`'s letter triples that some word of the vocabulary has."""
-        triples = _triples(_folded(word))
+        triples = _triples(fold(word))
         return sum(t in self._triples for t in triples) / len(triples) if triples else 0.0
 
 
 def _triples(word: str) -> list[str]:
     marked = "^" + word
     return [marked[i:i + 3] for i in range(len(marked) - 2)]
-
-
-def _folded(word: str) -> str:
-    return word.lower().replace("ё", "е")
 
 
 def other_layout(word: str) -> str:
@@ -110,7 +107,7 @@ def _as_word(typed: str) -> str | None:
     punctuation ("rfr," is "как,") —; None when neither is."""
     core = typed.rstrip(_PUNCTUATION)
     for keys in dict.fromkeys((typed, core)):
-        if keys and re.fullmatch(r"[^\W\d_]+", other_layout(keys)):
+        if keys and _LETTERS_ONLY.fullmatch(other_layout(keys)):
             return other_layout(keys) + typed[len(keys):]
     return None
 
@@ -127,4 +124,4 @@ def _is_stop_word(word: str) -> bool:
     """A stop word (tokenize keeps none), or a word of one letter ("и", "в", "a")."""
     if len(word) == 1:
         return word.lower() in ONE_LETTER_WORDS
-    return bool(re.fullmatch(r"[^\W\d_]+", word)) and not tokenize(word)
+    return bool(_LETTERS_ONLY.fullmatch(word)) and not tokenize(word)

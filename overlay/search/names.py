@@ -33,7 +33,7 @@ from rapidfuzz.distance import OSA
 
 from graph import LinkGraph
 from overlay.index.chunking import is_exchange
-from overlay.index.stems import tokenize
+from overlay.index.stems import fold, tokenize
 
 MIN_SLIP = 5  # letters: a shorter word one edit from a name's word is as likely another word as a slip
 _WORD = re.compile(r"\w+")
@@ -66,7 +66,7 @@ class NameIndex:
                 for stem in stems:
                     self._by_stem[stem].append((path, stems))
             for word in (w for name in names for w in _WORD.findall(name) if len(w) >= MIN_SLIP and w.isalpha()):
-                folded = _folded(word)
+                folded = fold(word)
                 if folded not in self._written and (stems := tokenize(word)):
                     self._written[folded] = (word, stems[0])
                     self._by_start[folded[0], len(folded)].append(folded)
@@ -76,7 +76,7 @@ class NameIndex:
         return stem in self._by_stem
 
     def spelled(self, query: str, known: Callable[[str], bool]) -> str:
-        """`query` with each word that no note has (`known`: is this stem in the vault, i.e. BM25's vocabulary) and
+        """`query` with each word that no note has (`known`: is this stem in some note's text or name) and
         that is one slip — a letter left out, added or changed, or two neighbours swapped — from the word of exactly
         one name, written as that name writes it: "Прогресисвное резюмирование" → "Прогрессивное резюмирование",
         "npm-pubilsh" → "npm-publish". A word some note has is never changed, nor a short one, nor one with digits
@@ -88,7 +88,7 @@ class NameIndex:
             stems = tokenize(word)
             if len(word) < MIN_SLIP or not word.isalpha() or not stems or known(stems[0]):
                 return word
-            folded = _folded(word)
+            folded = fold(word)
             near = {self._written[w] for n in (len(word) - 1, len(word), len(word) + 1)
                     for w, _, _ in process.extract(folded, self._by_start.get((folded[0], n), ()),
                                                    scorer=OSA.distance, score_cutoff=1, limit=None)}
@@ -138,10 +138,6 @@ def heading_stems(heading: str) -> frozenset[str]:
         return frozenset()
     stems = frozenset(tokenize(heading))
     return stems if len(stems) >= MIN_HEADING_STEMS else frozenset()
-
-
-def _folded(word: str) -> str:
-    return word.lower().replace("ё", "е")
 
 
 def _share(name: frozenset[str], asked: frozenset[str]) -> float:
