@@ -25,9 +25,9 @@ _LATIN = "`qwertyuiop[]asdfghjkl;'zxcvbnm,.~QWERTYUIOP{}ASDFGHJKL:\"ZXCVBNM<>"
 _CYRILLIC = "ёйцукенгшщзхъфывапролджэячсмитьбюЁЙЦУКЕНГШЩЗХЪФЫВАПРОЛДЖЭЯЧСМИТЬБЮ"
 TO_CYRILLIC = str.maketrans(_LATIN, _CYRILLIC)
 TO_LATIN = str.maketrans(_CYRILLIC, _LATIN)
-# A word as typed: Latin keys (letters and the punctuation keys that are Russian letters), or Cyrillic letters;
-# with its digits ("Йцут3" is "Qwen3").
-_TYPED = re.compile(r"[A-Za-z0-9`\[\];',.~{}:\"<>]*[A-Za-z`\[\];'~{}:\"<>][A-Za-z0-9`\[\];',.~{}:\"<>]*"
+# A word as typed: Latin keys (letters and the punctuation keys that are Russian letters; a letter among them), or
+# Cyrillic letters; with its digits ("Йцут3" is "Qwen3").
+_TYPED = re.compile(r"[A-Za-z0-9`\[\];',.~{}:\"<>]*[A-Za-z][A-Za-z0-9`\[\];',.~{}:\"<>]*"
                     r"|[А-Яа-яЁё0-9]*[А-Яа-яЁё][А-Яа-яЁё0-9]*")
 _PUNCTUATION = ",.;:'\""  # keys that end a word as often as they are a letter (б, ю, ж, э on the Russian layout)
 MIN_LETTERS = 2
@@ -83,7 +83,7 @@ def relayout(query: str, known: Callable[[str], bool], letters: Callable[[], Let
 
 def _read(typed: str, known: Callable[[str], bool]) -> str | None:
     """The word on the other layout, when it is a word of the vault and the word as typed is not."""
-    if len(typed) < MIN_LETTERS or _is_word(typed, known):
+    if len(re.sub(r"\W", "", typed)) < MIN_LETTERS or _is_word(typed, known):  # letters as typed: ",A;" is none
         return None
     core = typed.rstrip(_PUNCTUATION)
     for keys in dict.fromkeys((typed, core)):  # "jib,rf," is "ошибка," before it is "ошибкаб"

@@ -63,3 +63,14 @@ def test_the_rest_of_a_query_seen_typed_on_the_wrong_layout_is_read_so_where_it_
     assert relayout(typed, known, lambda: LETTERS) == "на каком порту у меня висит дом"
     assert relayout("как запустить вщслук", known, lambda: LETTERS) == "как запустить docker"  # typed right stays
     assert relayout("dbcbn", known, lambda: LETTERS) == "dbcbn"  # nothing the vault has says the layout was wrong
+
+
+def test_any_text_is_read_without_error_and_a_query_the_vault_knows_is_left_alone() -> None:
+    import random
+
+    rng = random.Random(5)
+    alphabet = "abcxyzABC абвгдеёжзЖЭХЪ0123456789 ,.;:'\"[]{}<>`~-_!?#*()/\\\t\n🙂ß"
+    for _ in range(500):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        read = relayout(text, known, lambda: LETTERS)
+        assert isinstance(read, str) and relayout(text, lambda stem: True, lambda: LETTERS) == text
