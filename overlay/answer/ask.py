@@ -77,6 +77,7 @@ def ask(settings: Settings, question: str, *, k: int | None = None, write: bool 
     try:
         if retriever.graph is None:
             raise NotIndexed("no link graph yet, so links in an answer cannot be checked")
+        question = retriever.spelled(question)  # typed on the wrong layout, or a slip in a name: as search reads it
         origin = note_path(retriever, asked_from) if asked_from else None
         folder = writeback.answers_dir(settings)
         links = note_format.Links(retriever.graph.resolver,

@@ -216,3 +216,17 @@ def test_a_related_source_says_why_it_is_there_in_the_notes_language() -> None:
     for lang, named in (("ru", "вопрос называет её по имени"), ("en", "the question names it")):
         words = prompts.table("sections.toml")[lang]
         assert f"({named}; {words['why_dense']})" in _why(source, words, Links(resolver, "Overlay/A.md"))
+
+
+def test_a_question_typed_on_the_wrong_layout_is_answered_and_filed_as_read(index) -> None:
+    from overlay.search.evaluation import on_wrong_layout
+
+    typed = on_wrong_layout(QUESTION)
+    assert typed == "Rfr djccnfyjdbnmcz gjckt bynthdfkjd?"
+    llm = FakeLLM()
+    llm.default = "После интервалов нужен сон [^1]."
+    result = ask(index.settings, typed, llm=llm, retriever=index.retriever())
+    assert result.draft.question == QUESTION and result.draft.lang == "ru"  # not an English question of gibberish
+    assert result.note_path is not None and "Как восстановиться" in result.note_path
+    prompts = [m["content"] for call in llm.calls for m in call]
+    assert prompts and all(typed not in p for p in prompts) and any(QUESTION in p for p in prompts)
