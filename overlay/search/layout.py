@@ -3,10 +3,12 @@
 makes, and one no embedding model and no stemmer reads.
 
 A word no note contains is read on the other layout when every stem of what that gives is in the vault (BM25's
-vocabulary). Once one word of a query has been read so, the query was typed on the wrong layout, and its other words
-that no note has are read so too when they look like words on the other layout and not as typed ("dbcbn" is no
-English but "висит" is Russian): their letter triples, against those of the vault's own words (`Letters`); the
-stop words likewise ("ghb" → "при"). A word the vault has is never changed, and a word that looks like a word as
+vocabulary) — a word of two or three letters only when no other word of the query is a word of the vault as typed:
+that short, one vault word in twenty-odd thousand reads as another ("its" → "шеы", "ex" → "уч"). Once one word of
+a query has been read so, the query was typed on the wrong layout, and its other words that no note has are read
+so too when they look like words on the other layout and not as typed ("dbcbn" is no English but "висит" is
+Russian): their letter triples, against those of the vault's own words (`Letters`); the stop words likewise ("ghb"
+→ "при"). A word the vault has is never changed, and a word that looks like a word as
 typed stays ("как запустить вщслук": only "вщслук" → "docker").
 
 The key map is the standard Russian ЙЦУКЕН layout over US QWERTY, written out by hand: it is 66 keys, and no
@@ -31,6 +33,8 @@ _TYPED = re.compile(r"[A-Za-z0-9`\[\];',.~{}:\"<>]*[A-Za-z][A-Za-z0-9`\[\];',.~{
                     r"|[А-Яа-яЁё0-9]*[А-Яа-яЁё][А-Яа-яЁё0-9]*")
 _PUNCTUATION = ",.;:'\""  # keys that end a word as often as they are a letter (б, ю, ж, э on the Russian layout)
 MIN_LETTERS = 2
+SURE_LETTERS = 4  # a word this long read on the other layout is evidence on its own; a shorter one is when the
+# query has no word the vault reads as typed ("тзь сш", "ljv")
 ONE_LETTER_WORDS = frozenset("авиксуояai")
 _LETTERS_ONLY = re.compile(r"[^\W\d_]+")
 WORDLIKE, GIBBERISH = 0.5, 0.25  # shares of a word's letter triples found among the vault's words
@@ -64,6 +68,9 @@ def relayout(query: str, known: Callable[[str], bool], letters: Callable[[], Let
     `letters` gives the vault's letter triples, asked for only when a query was typed on the wrong layout."""
     words = [(m, _read(m.group(0), known)) for m in _TYPED.finditer(query)]
     swapped = {m.start(): other for m, other in words if other is not None}
+    if not any(len(other) >= SURE_LETTERS for other in swapped.values()) and any(
+            _is_word(m.group(0), known) for m, _ in words):
+        return query  # a short word alone in a query the vault reads ("its" → "шеы", "ex" → "уч"): a chance match
     if not swapped:
         return query
     for m, _ in words:  # the rest of a query typed on the wrong layout: its stop words ("b" → "и"), and what looks
