@@ -248,8 +248,8 @@ def _exact_search(settings: Settings, model: str, texts: ChunkStore) -> str:
     """How many chunk vectors search reads exactly (overlay.index.exact), and whether they are in step."""
     from overlay.index import exact
 
-    if texts.count() > exact.EXACT_MAX:
-        return f"off above {exact.EXACT_MAX} (Chroma's HNSW searches)"
+    if texts.count() > settings.exact_max:
+        return f"off above exact_max = {settings.exact_max} vectors (Chroma's HNSW searches)"
     snapshot = exact.load(exact.folder_for(settings, model) / exact.CHUNKS)
     if snapshot is None:
         return "none yet (the next search builds them)"

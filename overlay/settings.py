@@ -43,6 +43,8 @@ class Settings:
     chunk_tokens: int = 384
     chunk_overlap: int = 48
     chroma_url: str | None = None  # "http://host:port" uses a Chroma server instead of the embedded store
+    exact_max: int = 150_000  # vectors per collection searched exactly, the same on every build (overlay.index.exact);
+    # above it Chroma's HNSW, approximate; 0 = always HNSW
     answers_folder: str = "Overlay"
     graph_weight: float = 0.0  # weight of graph expansion in hybrid search fusion (dense and BM25 weigh 1.0)
     fusion: str = "relative"  # how hybrid search fuses its lists: "relative" (scores scaled 0..1) or "rrf" (ranks)
@@ -195,6 +197,8 @@ def _check(settings: Settings) -> None:
     for name in POSITIVE:
         if getattr(settings, name) <= 0:
             raise ConfigError(f"setting {name}: must be positive, not {getattr(settings, name)}")
+    if settings.exact_max < 0:
+        raise ConfigError(f"setting exact_max: must be 0 or more, not {settings.exact_max}")
     if not 0 <= settings.chunk_overlap < settings.chunk_tokens:
         raise ConfigError(f"setting chunk_overlap: must be 0 or more and below chunk_tokens ({settings.chunk_tokens})")
     if settings.embedding_url and settings.embedding_model == DEFAULT_EMBEDDING:

@@ -7,7 +7,8 @@ chunks; chromadb 1.5.9 takes no setting that makes the build repeatable), so two
 rank a near tie differently. A matrix product over every vector has no such spread, and at these sizes it is also
 faster: 3.5–4.4 ms for a list of 120 against 11.1–14.8 ms for Chroma at `ef_search` 1,000 (24,923 × 512;
 bench/exact_bench.py, README "Benchmarks").
-Above EXACT_MAX, search goes to Chroma's HNSW (the matrix would take too much memory and time per query).
+Above `exact_max` vectors in a collection (a setting, EXACT_MAX by default), search goes to Chroma's HNSW: the matrix
+is read whole for every query, linear in the vectors (warm: 4.7 ms at 150,000 × 512, 15.7 ms at 400,000 on 2 cores).
 
 Chroma stays the store of record: the index writes only there. Here each collection (a model's section vectors,
 its note vectors, the English model's section vectors) has a snapshot: the vectors in key order, tagged with the
@@ -44,7 +45,7 @@ from overlay.settings import Settings
 if TYPE_CHECKING:
     from overlay.index.latin import Latin
 
-EXACT_MAX = 150_000  # vectors; 150,000 × 512 float32 is 300 MB read per query (36 ms measured here on 2 cores)
+EXACT_MAX = 150_000  # vectors; 150,000 × 512 float32 is 300 MB read per query (4.7 ms warm, 36 ms in a contended hour)
 META = "overlay.json"
 CHUNKS, NOTES = "chunks", "notes"
 
@@ -134,13 +135,13 @@ def build(folder: Path, wanted: Callable[[], Wanted], fetch: Callable[[Sequence[
     a fresh process does). `fresh`: every vector read from the store again (the nightly audit), none reused."""
     with short_lock(folder.with_name(folder.name + ".lock"), "rebuilding the exact-search vectors"):
         want = wanted()
+        if len(want.stamps) > limit:
+            shutil.rmtree(folder, ignore_errors=True)
+            return None
         ready = None if fresh else load(folder)
         same = ready is not None and ready.built_for == want.built_for
         if same and ready.complete:
             return ready
-        if len(want.stamps) > limit:
-            shutil.rmtree(folder, ignore_errors=True)
-            return None
         keys = sorted(want.stamps)
         kept = _reusable(ready, want)
         needed = [key for key in keys if key not in kept]
@@ -248,7 +249,8 @@ class ExactStore:
         seen, snapshot = self._snapshots.get(kind, (None, None))
         if seen != generation:
             snapshot = load(self.folder / kind)
-            if snapshot is None or snapshot.built_for != generation or not snapshot.complete:
+            if snapshot is None or snapshot.built_for != generation or not snapshot.complete or len(
+                    snapshot.keys) > self.limit:  # the limit lowered since it was built: rebuild drops it
                 try:
                     snapshot = self.rebuild(kind)
                 except OSError as exc:  # disk full, a read-only state folder: one clear line, not a traceback
@@ -284,8 +286,10 @@ def folder_for(settings: Settings, model: str) -> Path:
 
 
 def exact_store(settings: Settings, store: VectorStore, texts: ChunkStore, model: str, *,
-                chunks_from_store: bool = False, limit: int = EXACT_MAX) -> ExactStore:
-    return ExactStore(store, texts, folder_for(settings, model), chunks_from_store=chunks_from_store, limit=limit)
+                chunks_from_store: bool = False, limit: int | None = None) -> ExactStore:
+    """`limit`: the most vectors searched exactly (default: the `exact_max` setting)."""
+    return ExactStore(store, texts, folder_for(settings, model), chunks_from_store=chunks_from_store,
+                      limit=settings.exact_max if limit is None else limit)
 
 
 def english_store(settings: Settings, pair: Latin, texts: ChunkStore) -> ExactStore:

@@ -213,3 +213,19 @@ def test_a_snapshot_whose_rows_did_not_change_links_its_matrix_instead_of_writin
     assert notes != notes_before
     assert (notes / "vectors.npy").stat().st_ino == (notes_before / "vectors.npy").stat().st_ino
     assert (chunks / "vectors.npy").stat().st_nlink == 1  # new rows: written
+
+
+def test_exact_max_is_a_setting_and_a_lowered_one_takes_effect_on_a_current_snapshot(ix) -> None:
+    import dataclasses
+
+    from overlay.errors import ConfigError
+    from overlay.settings import _check
+
+    vector = ix.embedder.embed_query("сон")
+    assert exact_of(ix).snapshot(exact.CHUNKS) is not None  # built and current
+    lowered = dataclasses.replace(ix.settings, exact_max=2)
+    small = exact_store(lowered, ix.store, ChunkStore(ix.settings.chunks_path), ix.embedder.name)
+    assert small.snapshot(exact.CHUNKS) is None  # nothing changed in the vault, yet the limit holds
+    assert [h.id for h in small.query(vector, 3)] == [h.id for h in ix.store.query(vector, 3)]  # the store's HNSW
+    with pytest.raises(ConfigError, match="exact_max"):
+        _check(dataclasses.replace(ix.settings, exact_max=-1))
