@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from graph import GraphFileError, LinkGraph
@@ -62,10 +63,12 @@ def status(settings: Settings) -> dict[str, Any]:
 
 def search(settings: Settings, query: str, k: int = 10, *, mode: str = "hybrid", include_answers: bool = False,
            exclude: tuple[str, ...] = (), embedder: Embedder | None = None,
-           period: Period = None) -> list[SearchResult]:
-    """The k best note sections, flat."""
+           period: Period = None, read: Callable[[str], None] | None = None) -> list[SearchResult]:
+    """The k best note sections, flat. `read` is told the query as search reads it (Retriever.spelled)."""
     retriever = open_retriever(settings, embedder)
     try:
+        if read is not None:
+            read(retriever.spelled(query))
         return retriever.search(query, k, mode=mode, include_answers=include_answers, exclude=exclude, period=period)
     finally:
         retriever.texts.close()
@@ -73,10 +76,12 @@ def search(settings: Settings, query: str, k: int = 10, *, mode: str = "hybrid",
 
 def search_notes(settings: Settings, query: str, k: int = 10, *, mode: str = "hybrid",
                  include_answers: bool = False, embedder: Embedder | None = None,
-                 period: Period = None) -> list[NoteResult]:
-    """The k best notes, each with its best sections."""
+                 period: Period = None, read: Callable[[str], None] | None = None) -> list[NoteResult]:
+    """The k best notes, each with its best sections. `read`: as for `search`."""
     retriever = open_retriever(settings, embedder)
     try:
+        if read is not None:
+            read(retriever.spelled(query))
         return best_notes(retriever, query, k, mode=mode, include_answers=include_answers, period=period)
     finally:
         retriever.texts.close()

@@ -24,15 +24,15 @@ def search_command(settings: Settings, as_json: bool, query: str, k: int, mode: 
                    include_answers: bool, after, before) -> None:
     """Find the notes (and their sections) that answer QUERY (Russian or English)."""
     period = period_of(after, before)
-    if flat:
-        results = [r.as_dict() for r in library.search(settings, query, k, mode=mode, include_answers=include_answers,
-                                                       period=period)]
-    else:
-        results = [n.as_dict() for n in library.search_notes(settings, query, k, mode=mode,
-                                                             include_answers=include_answers, period=period)]
+    read: list[str] = []
+    find = library.search if flat else library.search_notes
+    results = [r.as_dict() for r in find(settings, query, k, mode=mode, include_answers=include_answers, period=period,
+                                         read=read.append)]
     if as_json:
         emit_json(results)
         return
+    if read and read[0] != query:  # typed on the wrong layout, or a slip in a note's name
+        out.print(f"searched for: {read[0]}")
     if not results:
         out.print("no results")
         return

@@ -126,6 +126,15 @@ def test_eval_on_the_example_dev_set(indexed: Path, mode: str) -> None:
     assert set(result["by_lang"]) == {"ru", "en"}
 
 
+def test_search_says_what_it_searched_for_when_the_query_was_typed_on_the_wrong_layout(indexed: Path) -> None:
+    code, out = run("search", "Rdfynbpfwbz GGUF", "--vault", str(indexed), "--k", "3")  # "Квантизация GGUF"
+    assert code == 0 and out.splitlines()[0] == "searched for: Квантизация GGUF"
+    code, out = run("search", "Rdfynbpfwbz GGUF", "--vault", str(indexed), "--k", "3", "--json")
+    assert code == 0 and json.loads(out)[0]["path"] == "LLM/Квантизация GGUF.md"  # JSON: the same list as ever
+    code, out = run("search", "Квантизация GGUF", "--vault", str(indexed), "--k", "3")
+    assert code == 0 and "searched for" not in out  # typed right: nothing to say
+
+
 def test_eval_names_finds_each_note_by_its_title_or_heading(indexed: Path) -> None:
     code, out = run("eval", "names", "--vault", str(indexed), "--json")
     result = json.loads(out)
