@@ -1,5 +1,7 @@
 """What the name list costs at scale: building the name index (the stems and words of every note's names) and one
-query's lookups — the notes it names, and a slip mended — on synthetic notes.
+query's lookups — the notes it names, and a slip mended — on synthetic notes; and what reading a query typed on
+the wrong keyboard layout costs (the vault's letter triples, built once per BM25 index on the first such query,
+then one query's reading).
 
     .venv/bin/python bench/names_bench.py --notes 10000
 
@@ -23,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from graph import LinkGraph
 from overlay.index.stems import tokenize
-from overlay.search.evaluation import with_typo
+from overlay.search.evaluation import on_wrong_layout, with_typo
+from overlay.search.layout import Letters, relayout
 from overlay.search.names import NameIndex
 from vault_sync.parser import parse_note
 
@@ -31,6 +34,12 @@ from vault_sync.parser import parse_note
 def _word(rng: random.Random, *, cyrillic: bool) -> str:
     letters = "абвгдежзийклмнопрстуфхцчшщыьэюя" if cyrillic else "abcdefghijklmnopqrstuvwxyz"
     return "".join(rng.choice(letters) for _ in range(rng.randint(4, 12)))
+
+
+def _text_words(rng: random.Random, notes: int) -> list[str]:
+    """Stand-ins for the words of the notes' text (BM25's vocabulary): six new ones a note, more than real notes add
+    once a vault has a few thousand."""
+    return [_word(rng, cyrillic=i % 3 != 0) for i in range(6 * notes)]
 
 
 def main() -> None:
@@ -64,10 +73,20 @@ def main() -> None:
         t0 = time.perf_counter()
         names.named(spelled)
         named.append(time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    letters = Letters([*vocabulary, *_text_words(rng, args.notes)])
+    triples = time.perf_counter() - t0
+    relaid = []
+    for title in titles:
+        typed = on_wrong_layout(title)
+        t0 = time.perf_counter()
+        relayout(typed, known, lambda: letters)
+        relaid.append(time.perf_counter() - t0)
     words = len(names._written)
     print(f"notes {len(graph.notes())}, name words {words}")
     print(f"build {built * 1000:.0f} ms")
-    for label, times in (("mend", mended), ("named", named)):
+    print(f"letter triples of {len(vocabulary) + 6 * args.notes} words: {triples * 1000:.0f} ms")
+    for label, times in (("mend", mended), ("named", named), ("read layout", relaid)):
         ms = sorted(t * 1000 for t in times)
         print(f"{label} p50 {statistics.median(ms):.2f} ms, p95 {ms[int(len(ms) * 0.95)]:.2f} ms")
 
