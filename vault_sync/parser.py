@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import unicodedata
 from typing import Any
 
 import yaml
@@ -41,12 +42,16 @@ def text_checksum(text: str) -> str:
 # 9: KOI8-R and CP866 notes are read in their encoding, no longer as cp1251 (vault_sync.decode).
 # 10: inline math (`$x$`) is masked like code: no link or tag inside it (vault_sync.markdown.INLINE_MATH); an
 #     unquoted wiki-link as a YAML list item (`- [[X]]`) is a relation, like `parent: [[X]]`.
-PARSER_VERSION = 10
+# 11: the text is read composed (NFC): decomposed letters ("й" as "и" + U+0306) no longer split words.
+PARSER_VERSION = 11
 
 def parse_note(text: str, path: str, *, checksum: str | None = None, warnings: tuple[str, ...] = ()) -> Note:
     """Parse one Markdown note. `path` is vault-relative with POSIX separators."""
     checksum = checksum or text_checksum(text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # Windows/old-Mac line ends: the scanners expect \n
+    # Composed, as typed: text copied from macOS file names or some PDFs arrives decomposed ("й" as "и" + U+0306,
+    # "ё" as "е" + U+0308), and a combining mark is not a word character, so "йогурт" would be indexed as "огурт".
+    text = unicodedata.normalize("NFC", text)
     meta, body, body_line, fm_warning = split_frontmatter(text)
     notes = [*warnings, *([fm_warning] if fm_warning else [])]
     answers = tuple((a.run_id, body_line + a.anchor, a.intact) for a in inline_answers.find(body))
@@ -120,7 +125,7 @@ def _title(meta: dict[str, Any], path: str) -> str:
     title = meta.get("title")
     if isinstance(title, str) and title.strip():
         return title.strip()
-    return path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return unicodedata.normalize("NFC", path.rsplit("/", 1)[-1].rsplit(".", 1)[0])  # macOS names are decomposed
 
 
 def _string_list(value: Any) -> tuple[str, ...]:

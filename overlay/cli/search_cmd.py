@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import click
 from rich.table import Table
 
@@ -31,7 +33,7 @@ def search_command(settings: Settings, as_json: bool, query: str, k: int, mode: 
     if as_json:
         emit_json(results)
         return
-    if read and read[0] != query:  # typed on the wrong layout, or a slip in a note's name
+    if read and read[0] != unicodedata.normalize("NFC", query):  # typed on the wrong layout, a slip in a name
         out.print(f"searched for: {read[0]}")
     if not results:
         out.print("no results")

@@ -5,6 +5,7 @@ against 4/6 with the English stemmer only). Cyrillic is never dropped; `ё` fold
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import Stemmer
@@ -24,8 +25,8 @@ def stem(word: str) -> str:
 
 
 def fold(text: str) -> str:
-    """Lower case, `ё` as `е`: text as words are compared."""
-    return text.lower().replace("ё", "е")
+    """Composed (NFC: a decomposed "й" would split the word), lower case, `ё` as `е`: text as words are compared."""
+    return unicodedata.normalize("NFC", text).lower().replace("ё", "е")
 
 
 def tokenize(text: str) -> list[str]:

@@ -9,6 +9,7 @@ llama-index nodes and an async retriever per source; our sources already return 
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import asdict, dataclass, field
@@ -193,7 +194,9 @@ class Retriever:
 
     def spelled(self, query: str) -> str:
         """The query as every list then reads it: words typed on the wrong keyboard layout read on the right one
-        (overlay.search.layout), then a slip in a word of a note's name mended (overlay.search.names)."""
+        (overlay.search.layout), then a slip in a word of a note's name mended (overlay.search.names); composed
+        (NFC), as the notes are indexed."""
+        query = unicodedata.normalize("NFC", query)
         if self.sparse is None:
             return query
         names = self._note_names() if self.graph is not None and self.title_weight > 0 else None

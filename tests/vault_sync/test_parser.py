@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from vault_sync import Link, parse_canvas, parse_note
@@ -79,6 +81,17 @@ def test_frontmatter_other_keys_kept_and_json_friendly() -> None:
     note = parse_note("---\ncreated: 2025-07-20\nrating: 5\nnested: {a: [1, 2]}\n---\nbody", "n.md")
     assert note.frontmatter == {"created": "2025-07-20", "rating": 5, "nested": {"a": [1, 2]}}
     assert note.body.strip() == "body"
+
+
+def test_decomposed_text_is_read_composed_and_the_checksum_is_the_files() -> None:
+    """macOS file names and some PDFs give "й" as "и" + U+0306: read as typed, or "Йогурт" is indexed as "огурт"."""
+    nfd = unicodedata.normalize("NFD", "---\naliases: [Ёлка]\n---\n# Йогурт и ёж\nСм. [[Йод]]\n")
+    note = parse_note(nfd, unicodedata.normalize("NFD", "Еда/Йогурт.md"))
+    assert note.title == "Йогурт" and note.aliases == ("Ёлка",)
+    assert [h.text for h in note.headings] == ["Йогурт и ёж"] and "Йод" in note.body
+    assert note.body == unicodedata.normalize("NFC", note.body)
+    assert note.checksum == parse_note(nfd, "x.md").checksum != parse_note(unicodedata.normalize("NFC", nfd),
+                                                                              "x.md").checksum
 
 
 def test_title_from_frontmatter_else_file_name() -> None:

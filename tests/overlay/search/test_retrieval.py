@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,22 @@ def retriever(vault: Path, fake_index) -> Retriever:
 def test_tokenize_stems_each_script_with_its_own_stemmer() -> None:
     assert tokenize("Тренировками и тренировки; running runs Ёлка Q4_K_M 32B и в the") == [
         "тренировк", "тренировк", "run", "run", "елк", "q4_k_m", "32b"]
+
+
+def test_decomposed_letters_do_not_split_words() -> None:
+    assert tokenize(unicodedata.normalize("NFD", "Йогурт, ёлка и йод")) == tokenize("Йогурт, ёлка и йод") == [
+        "йогурт", "елк", "йод"]
+
+
+def test_a_decomposed_note_and_a_decomposed_query_meet_their_composed_counterparts(vault: Path, fake_index) -> None:
+    write(vault, "Еда.md", unicodedata.normalize("NFD", "# Еда\nЙогуртовый соус с йодированной солью.\n"))
+    write(vault, "Сад.md", "# Сад\nЁлки и яблони у забора.\n")
+    ix = fake_index(vault)
+    ix.run()
+    retriever = ix.retriever()
+    assert retriever.search("йогуртовый соус", 3, mode="sparse")[0].path == "Еда.md"
+    assert retriever.search(unicodedata.normalize("NFD", "ёлки у забора"), 3, mode="sparse")[0].path == "Сад.md"
+    assert retriever.spelled(unicodedata.normalize("NFD", "ёлки")) == "ёлки"
 
 
 def test_sparse_finds_russian_word_forms(retriever: Retriever) -> None:
