@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 import click
 from rich.table import Table
 
 from overlay import library
 from overlay.cli import emit_json, main, out, period_of, period_options, vault_options
+from overlay.index.stems import unmark
 from overlay.search.retrieval import MODES
 from overlay.settings import Settings
 
@@ -33,7 +32,7 @@ def search_command(settings: Settings, as_json: bool, query: str, k: int, mode: 
     if as_json:
         emit_json(results)
         return
-    if read and read[0] != unicodedata.normalize("NFC", query):  # typed on the wrong layout, a slip in a name
+    if read and read[0] != unmark(query):  # typed on the wrong layout, or a slip in a note's name
         out.print(f"searched for: {read[0]}")
     if not results:
         out.print("no results")

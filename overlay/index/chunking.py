@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from overlay.index import chats
-from overlay.index.stems import tokenize
+from overlay.index.stems import tokenize, unmark
 from vault_sync import Note
 from vault_sync.markdown import BLOCK_ID, CALLOUT, HEADING, WIKILINK, mask_code
 
@@ -72,7 +72,7 @@ def clean_for_index(text: str) -> str:
     text = _QUOTE.sub("", "\n".join(lines))
     text = WIKILINK.sub(_link_label, text)
     text = BLOCK_ID.sub("", text)
-    return _BLANKS.sub("\n\n", text).strip()
+    return _BLANKS.sub("\n\n", unmark(text)).strip()
 
 
 def _link_label(m: re.Match[str]) -> str:
@@ -135,7 +135,7 @@ def chunk_note(note: Note, *, max_tokens: int = 384, overlap: int = 48) -> list[
         if facts and not chunks:  # the note's own properties travel with its first chunk, searchable like text
             crumb += "\n" + facts
         for piece in _split(body, max_tokens, overlap) if body else [""]:
-            text = f"{crumb}\n\n{piece}".strip()
+            text = f"{unmark(crumb)}\n\n{piece}".strip()
             text_hash = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
             n = seen.get(text_hash, 0)
             seen[text_hash] = n + 1

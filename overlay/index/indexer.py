@@ -50,7 +50,8 @@ BM25_EAGER_NOTES = 50
 # 4: note-level vectors (overlay.index.note_docs).
 # 5: a note's document is its names and its opening (no link titles); chats per exchange, dates, hub shares.
 # 6: no bookkeeping properties (timestamps, paths, `modified_at`) in the first chunk; a note's names ×2 in BM25.
-INDEX_FORMAT = 6
+# 7: soft hyphens, zero-width spaces and stress marks on Cyrillic letters out of the indexed text (stems.unmark).
+INDEX_FORMAT = 7
 
 
 @dataclass

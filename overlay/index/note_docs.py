@@ -20,6 +20,7 @@ import hashlib
 from overlay.index.chunk_store import ChunkStore
 from overlay.index.chunking import clean_for_index
 from overlay.index.embedding import Embedder
+from overlay.index.stems import unmark
 from overlay.index.vectors import VectorStore
 from vault_sync import Note
 
@@ -28,7 +29,7 @@ NOTE_CHARS = 1500
 
 def own_text(note: Note) -> str:
     """The note's document: its title and aliases, then the opening of its text as a reader sees it."""
-    names = ", ".join((note.title, *note.aliases))
+    names = unmark(", ".join((note.title, *note.aliases)))
     opening = " ".join(clean_for_index(note.body).split())[:NOTE_CHARS]
     return "\n".join(p for p in (names, opening) if p)
 

@@ -24,9 +24,21 @@ def stem(word: str) -> str:
     return _RU.stemWord(word) if has_cyrillic(word) else _EN.stemWord(word)
 
 
+# Marks a reader does not see as letters, which `\w` does not match, so they split a word: a soft hyphen (typographed
+# web pages), zero-width spaces and word joiners, a BOM inside the text, and a stress mark on a Cyrillic letter
+# (Russian Wikipedia's "Алекса́ндр Пу́шкин" was indexed as "алекс", "ндр", "пу", "шкин"). Zero-width (non-)joiners
+# are left alone: other scripts spell with them.
+_UNSEEN = re.compile(r"[\u00ad\u200b\u2060\ufeff]|(?<=[\u0400-\u04ff])[\u0300\u0301]")
+
+
+def unmark(text: str) -> str:
+    """`text` composed (NFC: a decomposed "й" would split the word) and without the marks above."""
+    return _UNSEEN.sub("", unicodedata.normalize("NFC", text))
+
+
 def fold(text: str) -> str:
-    """Composed (NFC: a decomposed "й" would split the word), lower case, `ё` as `е`: text as words are compared."""
-    return unicodedata.normalize("NFC", text).lower().replace("ё", "е")
+    """Unmarked, lower case, `ё` as `е`: text as words are compared."""
+    return unmark(text).lower().replace("ё", "е")
 
 
 def tokenize(text: str) -> list[str]:

@@ -9,7 +9,6 @@ llama-index nodes and an async retriever per source; our sources already return 
 from __future__ import annotations
 
 import time
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import asdict, dataclass, field
@@ -25,7 +24,7 @@ from overlay.index.chunking import chunk_body
 from overlay.index.embedding import Embedder
 from overlay.index.indexer import file_stamp
 from overlay.index.latin import Latin, is_latin
-from overlay.index.stems import STOP_WORDS, tokenize
+from overlay.index.stems import STOP_WORDS, tokenize, unmark
 from overlay.index.vectors import VectorStore
 from overlay.search.layout import Letters, relayout
 from overlay.search.names import NameIndex, named_headings
@@ -195,8 +194,8 @@ class Retriever:
     def spelled(self, query: str) -> str:
         """The query as every list then reads it: words typed on the wrong keyboard layout read on the right one
         (overlay.search.layout), then a slip in a word of a note's name mended (overlay.search.names); composed
-        (NFC), as the notes are indexed."""
-        query = unicodedata.normalize("NFC", query)
+        and unmarked as the notes are indexed (overlay.index.stems.unmark)."""
+        query = unmark(query)
         if self.sparse is None:
             return query
         names = self._note_names() if self.graph is not None and self.title_weight > 0 else None

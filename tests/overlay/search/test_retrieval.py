@@ -7,7 +7,7 @@ import pytest
 
 from overlay.index.bm25 import SparseIndex
 from overlay.index.chunk_store import ChunkStore
-from overlay.index.stems import tokenize
+from overlay.index.stems import tokenize, unmark
 from overlay.search.reader import fusion_options
 from overlay.search.retrieval import Retriever
 from tests.conftest import write
@@ -41,12 +41,21 @@ def test_decomposed_letters_do_not_split_words() -> None:
         "йогурт", "елк", "йод"]
 
 
+def test_marks_a_reader_does_not_see_as_letters_do_not_split_words() -> None:
+    assert tokenize("Алекса́ндр Пу́шкин, кван\u00adтизация, мо\u200bдель") == [
+        "александр", "пушкин", "квантизац", "модел"]
+    assert unmark("café ре\u0301зюме́ e\u0301 a\u200db") == "café резюме é a\u200db"  # Latin accents, joiners kept
+
+
 def test_a_decomposed_note_and_a_decomposed_query_meet_their_composed_counterparts(vault: Path, fake_index) -> None:
     write(vault, "Еда.md", unicodedata.normalize("NFD", "# Еда\nЙогуртовый соус с йодированной солью.\n"))
     write(vault, "Сад.md", "# Сад\nЁлки и яблони у забора.\n")
+    write(vault, "Поэт.md", "# Поэт\nАлекса́ндр Серге́евич Пу́шкин писал сти\u00adхи.\n")
     ix = fake_index(vault)
     ix.run()
     retriever = ix.retriever()
+    assert retriever.search("Пушкин стихи", 3, mode="sparse")[0].path == "Поэт.md"
+    assert "Пушкин писал стихи" in retriever.search("Пушкин стихи", 3, mode="sparse")[0].snippet
     assert retriever.search("йогуртовый соус", 3, mode="sparse")[0].path == "Еда.md"
     assert retriever.search(unicodedata.normalize("NFD", "ёлки у забора"), 3, mode="sparse")[0].path == "Сад.md"
     assert retriever.spelled(unicodedata.normalize("NFD", "ёлки")) == "ёлки"
