@@ -12,6 +12,7 @@ from rich.table import Table
 from overlay.answer.ask import AskResult, ask, refresh
 from overlay.cli import emit_json, err, main, out, period_of, period_options, vault_options
 from overlay.errors import OverlayError
+from overlay.index.stems import unmark
 from overlay.settings import Settings
 
 
@@ -74,6 +75,8 @@ def ask_command(settings: Settings, as_json: bool, question: str | None, k: int 
     with live.live:
         result = run(live)
     render(result)
+    if question and result.draft.question != unmark(question.strip()):  # the wrong layout, a slip in a name
+        out.print(f"asked as: {result.draft.question}", highlight=False)
 
 
 def render(result: AskResult) -> None:

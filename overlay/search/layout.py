@@ -85,6 +85,9 @@ def relayout(query: str, known: Callable[[str], bool], letters: Callable[[], Let
         if m.start() in swapped:
             out += [query[at:m.start()], swapped[m.start()]]
             at = m.end()
+            if query.startswith("&", at) and has_cyrillic(swapped[m.start()]):  # Shift+7, "?" on the Russian keys
+                out.append("?")
+                at += 1
     return "".join([*out, query[at:]])
 
 

@@ -31,6 +31,12 @@ def test_a_stop_word_is_read_so_only_in_a_query_typed_on_the_wrong_layout() -> N
     assert relayout("I use ljv", known) == "I use дом"  # "I" is no Russian word of one letter ("Ш")
 
 
+def test_the_question_mark_of_a_question_typed_on_the_latin_keys_is_read_too() -> None:
+    assert relayout("ghjuhtccbdyjt htp.vbhjdfybt&", known) == "прогрессивное резюмирование?"  # Shift+7
+    assert relayout("ljv&", known) == "дом?"
+    assert relayout("ghjuhtccbdyjt & ljv", known) == "прогрессивное & дом"  # only right after a word read so
+
+
 def test_a_short_word_is_read_so_only_where_nothing_else_in_the_query_is_a_word_as_typed() -> None:
     assert relayout("ljv", known) == "дом" and relayout("тзь сш", known) == "npm ci"
     assert relayout("ljv ghjuhtccbdyjt", known) == "дом прогрессивное"  # a long word read vouches for the layout
