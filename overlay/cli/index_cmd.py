@@ -29,6 +29,8 @@ def index_command(settings: Settings, as_json: bool) -> None:
               f"new {data['new']}, modified {data['modified']}, moved {data['moved']}, deleted {data['deleted']}, "
               f"unchanged {data['unchanged']}; embedded {data['embedded']}, reused {data['reused']}"
               + (f", English model {data['latin_vectors']}" if data["latin_vectors"] else ""))
+    if data["reread"]:
+        out.print(f"[dim]{data['reread']}[/]", highlight=False)
     problems("skipped", data["skipped"])
     problems("warnings", data["warnings"])
 

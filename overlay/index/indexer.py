@@ -70,6 +70,7 @@ class IndexReport:
     skipped: list[dict[str, str]] = field(default_factory=list)
     warnings: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    reread: str = ""  # why every note was read again (an index from another overlay version, other ask settings)
     changed_paths: list[str] = field(default_factory=list)  # indexed this run (new, modified, moved-to): not in JSON
     deleted_paths: list[str] = field(default_factory=list)  # not in JSON either
 
@@ -164,7 +165,11 @@ class _Run:
         if not fresh_model:  # a model change: every note goes into the new model's collection
             cs.modified += [p for p in cs.unchanged if known[p].status == "ok"]
             cs.unchanged, cs.touched = [p for p in cs.unchanged if known[p].status != "ok"], []
-        if known and self.manifest.meta("index_version") != index_version(self.s):  # an older overlay, other triggers
+        was, now = self.manifest.meta("index_version"), index_version(self.s)
+        if known and was != now:  # an older overlay, or other triggers
+            self.report.reread = (f"the index was written by another overlay version or other ask settings "
+                                  f"({was} → {now}): every note read again; vectors are reused where a chunk's "
+                                  "text is unchanged")
             cs.modified += cs.unchanged
             cs.unchanged, cs.touched = [], []
         if (cs.empty and self.s.graph_path.is_file() and fresh_model
