@@ -29,11 +29,13 @@ def stem(word: str) -> str:
 # (Russian Wikipedia's "Алекса́ндр Пу́шкин" was indexed as "алекс", "ндр", "пу", "шкин"). Zero-width (non-)joiners
 # are left alone: other scripts spell with them.
 _UNSEEN = re.compile(r"[\u00ad\u200b\u2060\ufeff]|(?<=[\u0400-\u04ff])[\u0300\u0301]")
+_MAYBE_UNSEEN = re.compile(r"[\u00ad\u200b\u2060\ufeff\u0300\u0301]")  # a scan 6× faster than _UNSEEN's
 
 
 def unmark(text: str) -> str:
     """`text` composed (NFC: a decomposed "й" would split the word) and without the marks above."""
-    return _UNSEEN.sub("", unicodedata.normalize("NFC", text))
+    text = unicodedata.normalize("NFC", text)
+    return _UNSEEN.sub("", text) if _MAYBE_UNSEEN.search(text) else text
 
 
 def fold(text: str) -> str:
