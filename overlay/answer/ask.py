@@ -42,6 +42,7 @@ class AskResult:
     def as_dict(self) -> dict[str, Any]:
         d, v = self.draft, self.draft.verdict
         return {
+            "question": d.question,  # as read: a question typed on the wrong layout, or with a slip in a name, mended
             "answer": self.answer,
             "sources": [s.as_dict() for s in d.sources],
             "note_path": self.note_path,

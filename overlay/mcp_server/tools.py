@@ -70,15 +70,16 @@ def build(session: Session) -> MCPServer:
                                           open_world_hint=False))
     async def ask(question: str, k: int | None = None, write: bool = False, placement: str = "note",
                   note: str | None = None, line: int | None = None) -> dict:
-        """An answer built only from the user's notes: {answer (Markdown, every claim footnoted), sources: [{n, path,
-        heading}], note_path, checks, model}. It quotes the notes' own sentences when no model is configured.
+        """An answer built only from the user's notes: {question (as read: typed on the wrong keyboard layout, read
+        right), answer (Markdown, every claim footnoted), sources: [{n, path, heading}], note_path, checks, model}.
+        It quotes the notes' own sentences when no model is configured.
         `write: true` also saves it as a new note in the vault's answers folder (it never overwrites a note);
         `placement: "inline"` instead inserts it into `note` (a vault path) under its 1-based `line`, the block
         that asks, changing nothing else (`overlay answers remove` takes it out again)."""
         result = await _call(session.ask, question, k=k, write=write, placement=placement, note=note, line=line)
         data = result.as_dict()
-        return {key: data[key] for key in ("answer", "sources", "note_path", "checks", "distinct_notes", "model",
-                                           "language")}
+        return {key: data[key] for key in ("question", "answer", "sources", "note_path", "checks", "distinct_notes",
+                                           "model", "language")}
 
     @mcp.tool(annotations=READ_ONLY)
     async def status() -> dict:

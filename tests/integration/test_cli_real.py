@@ -138,6 +138,8 @@ def test_search_says_what_it_searched_for_when_the_query_was_typed_on_the_wrong_
 def test_ask_says_how_it_read_a_question_typed_on_the_wrong_layout(indexed: Path) -> None:
     code, out = run("ask", "Xnj nfrjt rdfynbpfwbz&", "--vault", str(indexed), "--no-write")  # extractive: no model
     assert code == 0 and out.strip().splitlines()[-1] == "asked as: Что такое квантизация?"
+    code, out = run("ask", "Xnj nfrjt rdfynbpfwbz&", "--vault", str(indexed), "--no-write", "--json")
+    assert code == 0 and json.loads(out)["question"] == "Что такое квантизация?"
     code, out = run("ask", "Что такое квантизация?", "--vault", str(indexed), "--no-write")
     assert code == 0 and "asked as" not in out
 
