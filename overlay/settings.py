@@ -56,6 +56,7 @@ class Settings:
     dense_standout: float = 0.3  # hybrid: dense weighs fully when its best hit is this far above its 10th; 0 = off
     consensus: bool = True  # hybrid: a section both embedding models and BM25 put first leads; false = off
     title_weight: float = 1.0  # hybrid: weight of the notes a query names (title, alias, file name); 0 = off
+    context_questions: bool = True  # hybrid: "in the book about X, …": a smaller note it links may lead; false = off
     # ---- answering (`overlay ask`, `overlay watch`) ----
     answer_mode: str = "auto"  # "auto" (llm when model_path or llm_url is set, else extractive), "llm", "extractive"
     model_path: str | None = None  # a GGUF file; "bundled" = the SmolLM2-135M smoke-test model (also llm's default)

@@ -21,7 +21,7 @@ from overlay.settings import Settings
 from vault_sync import Manifest
 
 FUSION_SETTINGS = ("graph_weight", "fusion", "note_evidence", "bm25_coverage", "note_weight", "link_boost",
-                   "hub_penalty", "dense_standout", "consensus", "title_weight")
+                   "hub_penalty", "dense_standout", "consensus", "title_weight", "context_questions")
 
 
 def fusion_options(settings: Settings) -> dict[str, Any]:

@@ -1,0 +1,57 @@
+"""A question that names the note it is about — "какие правила я выписал к книге про канцелярит и штампы", "in my
+post about how long to stay at one job, what is the third year for?" — asks for something inside that note or in a
+smaller note it links to (a quote card under a book note, the post a summary points to). Hybrid search finds the
+named note: its words are the question's best match. What is asked sits in the rest of the question, which this
+module separates from the words that name the note.
+
+Written by hand: it is a reading of a sentence's shape (a preposition, a kind of note, "about", the description),
+which no library here parses; spaCy-class parsers are hundreds of MB per language for one clause."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from overlay.index.stems import tokenize
+
+# Kinds of note a person names a note by. Stems: "книг" covers книга/книге/книгой/книги.
+_RU_KIND = (r"(?:книг\w*|заметк\w*|заметок|чат\w*|стать(?:я|и|е|ю|ей)|статей|пост\w*|конспект\w*|пересказ\w*"
+            r"|дневник\w*|разговор\w*|переписк\w*|лекци\w*|подкаст\w*|курс\w*|видео|доклад\w*|выписк\w*|записк\w*"
+            r"|эссе|обзор\w*|саммари|рецензи\w*)")
+_RU_OWNER = r"(?:(?:мо|сво|эт|т)(?:ей|ём|ем|их|ю|ё|й|им|ом|ой|у|а|и)\s+)?"
+_RU_ASKING = r"(?:как\w*|что|чем|чего|кто|кого|где|когда|почему|зачем|сколько|из\s+как\w+|с\s+как\w+)"
+# The description ends at punctuation, at "и" + a question word (a second question), at "я"/"есть" (a clause of
+# its own), or at a verb of linking; "о том, как …" keeps its comma.
+_RU_DESCRIPTION = (r"(?P<d>(?:том,\s*(?:как|что|чтобы|почему|где|когда)\s+)?(?:(?!\s+и\s+" + _RU_ASKING
+                   + r"\b|\s+я\s|\s+есть\s|\s+(?:ссылается|отсылает|указывает|ведёт|упоминает)\b)[^—:;?!.,])+)")
+_RU = re.compile(r"(?<!\w)(?:в|во|к|по|из|с|со|на|о|об|про|от)\s+" + _RU_OWNER + _RU_KIND
+                 + r"\s+(?:(?:о|об|обо|про|на\s+тему|по\s+поводу)\s+" + _RU_DESCRIPTION
+                 + r"|[«\"“](?P<t>[^»\"”]+)[»\"”])", re.IGNORECASE)
+
+_EN_KIND = (r"(?:book|notes?|chat|article|post|summary|conversation|diary|journal|talk|podcast|course|lecture"
+            r"|page|essay|review|write-?up|thread)")
+_EN_DESCRIPTION = (r"(?P<d>(?:(?!\s+(?:I|do\s+I|did\s+I|and\s+(?:what|which|how|who|why|when|where)|links|points"
+                   r"|refers)\s)[^—:;?!.,])+)")
+_EN = re.compile(r"\b(?:in|from|of|on|to|for)\s+(?:my|the|a|this|that|your)\s+(?:[\w-]+\s+)?" + _EN_KIND
+                 + r"\s+(?:(?:about|on|of|regarding|called|titled)\s+" + _EN_DESCRIPTION
+                 + r"|[\"“'](?P<t>[^\"”']+)[\"”'])", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ContextQuestion:
+    names: str  # the words that name the note the question is about ("канцелярит и штампы")
+    ask: str  # the question without them: what is asked of that note
+
+
+def read_context(question: str) -> ContextQuestion | None:
+    """None when the question names no note, or when nothing is left to ask once the naming words are out."""
+    for pattern in (_RU, _EN):
+        match = pattern.search(question)
+        if match is None:
+            continue
+        names = (match.group("d") or match.group("t") or "").strip()
+        ask = " ".join(f"{question[:match.start()]} {question[match.end():]}".split()).strip(" ,—–:-")
+        ask = re.sub(r"\s*,(?:\s*,)+", ",", re.sub(r"\s+([,?!.])", r"\1", ask))
+        if names and tokenize(ask):
+            return ContextQuestion(names, ask)
+    return None
