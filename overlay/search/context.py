@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from overlay.index.stems import tokenize
+from overlay.search.names import FRAME
 
 # Kinds of note a person names a note by. Stems: "книг" covers книга/книге/книгой/книги.
 _RU_KIND = (r"(?:книг\w*|заметк\w*|заметок|чат\w*|стать(?:я|и|е|ю|ей)|статей|пост\w*|конспект\w*|пересказ\w*"
@@ -44,7 +45,8 @@ class ContextQuestion:
 
 
 def read_context(question: str) -> ContextQuestion | None:
-    """None when the question names no note, or when nothing is left to ask once the naming words are out."""
+    """None when the question names no note, or when nothing is left to ask once the naming words are out (only
+    asking words: "в книге про канцелярит — что там?")."""
     for pattern in (_RU, _EN):
         match = pattern.search(question)
         if match is None:
@@ -52,6 +54,6 @@ def read_context(question: str) -> ContextQuestion | None:
         names = (match.group("d") or match.group("t") or "").strip()
         ask = " ".join(f"{question[:match.start()]} {question[match.end():]}".split()).strip(" ,—–:-")
         ask = re.sub(r"\s*,(?:\s*,)+", ",", re.sub(r"\s+([,?!.])", r"\1", ask))
-        if names and tokenize(ask):
+        if names and set(tokenize(ask)) - FRAME:
             return ContextQuestion(names, ask)
     return None

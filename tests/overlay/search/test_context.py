@@ -42,6 +42,8 @@ def test_a_question_that_names_its_note_is_read_as_naming_words_and_what_is_aske
     "как на слух понять, что фраза в статье слишком перегружена",  # "в статье" without "about": not a named note
     "what does the lockfile documentation say about version 3",
     "в книге про канцелярит и штампы",  # nothing is asked besides the naming words
+    "в книге про канцелярит и штампы — расскажи, что это означает",  # nothing but asking words
+    "in the book about flow, explain what it means",
     "the roadmap links to a model note: how do I turn its thinking off",
 ])
 def test_questions_that_name_no_note_are_left_alone(question: str) -> None:
