@@ -2,7 +2,9 @@
 post about how long to stay at one job, what is the third year for?" — asks for something inside that note or in a
 smaller note it links to (a quote card under a book note, the post a summary points to). Hybrid search finds the
 named note: its words are the question's best match. What is asked sits in the rest of the question, which this
-module separates from the words that name the note.
+module separates from the words that name the note. A question that says a note links somewhere — "the roadmap
+links to a model note: how do I turn its thinking off", "страница про npm link ссылается на описание папок: куда …"
+— asks for a note that one links to.
 
 Written by hand: it is a reading of a sentence's shape (a preposition, a kind of note, "about", the description),
 which no library here parses; spaCy-class parsers are hundreds of MB per language for one clause."""
@@ -38,15 +40,37 @@ _EN = re.compile(r"\b(?:in|from|of|on|to|for)\s+(?:my|the|a|this|that|your)\s+(?
                  + r"|[\"“'](?P<t>[^\"”']+)[\"”'])", re.IGNORECASE)
 
 
+# "<a note> links to <a note>: <what is asked>"
+_LINKS = re.compile(r"^(?P<s>[^:—]+?)\s+(?:links?\s+to|points?\s+to|refers?\s+to|ссылается\s+на|отсылает\s+к"
+                    r"|указывает\s+на|ведёт\s+на|есть\s+ссылка\s+(?:на|про|о))\s+(?P<t>[^:—]+?)\s*[:—]\s*(?P<a>.+)$",
+                    re.IGNORECASE)
+# The words for a kind of note, which a subject like "the npm ci page" or "в заметке про биохакинг" adds to a name.
+KINDS = frozenset(tokenize(
+    "книга заметка заметки чат статья пост конспект пересказ дневник разговор переписка лекция подкаст курс видео "
+    "доклад выписка записка эссе обзор саммари рецензия страница раздел папка карта хаб команда документация "
+    "описание book note notes chat article post summary conversation diary journal talk podcast course lecture page "
+    "essay review writeup thread docs documentation guide command section folder map hub file"))
+_OWNERS = frozenset(tokenize("мой моя моё мою моей моём моем моих моим мои свой своя своей своём своих эта этой этом "
+                             "этот этих my your our"))
+
+
 @dataclass(frozen=True)
 class ContextQuestion:
-    names: str  # the words that name the note the question is about ("канцелярит и штампы")
+    names: str  # the words that name the note the question is about ("канцелярит и штампы"; "roadmap")
     ask: str  # the question without them: what is asked of that note
+    target: str | None = None  # "X links to <target>: …": how the question describes the note X links to
 
 
-def read_context(question: str) -> ContextQuestion | None:
+def read_context(question: str, *, links: bool = True) -> ContextQuestion | None:
     """None when the question names no note, or when nothing is left to ask once the naming words are out (only
-    asking words: "в книге про канцелярит — что там?")."""
+    asking words: "в книге про канцелярит — что там?"). `links=False`: not as "X links to Y: …" (for when X turned
+    out to name no note)."""
+    linking = _LINKS.search(question.strip()) if links else None
+    if linking is not None:
+        subject = " ".join(w for w in re.findall(r"[\w.-]+", linking.group("s"))
+                           if tokenize(w) and not set(tokenize(w)) & (KINDS | _OWNERS))
+        if tokenize(subject) and set(tokenize(linking.group("a"))) - FRAME:
+            return ContextQuestion(subject, linking.group("a").strip(), linking.group("t").strip())
     for pattern in (_RU, _EN):
         match = pattern.search(question)
         if match is None:

@@ -26,7 +26,7 @@ from overlay.index.indexer import file_stamp
 from overlay.index.latin import Latin, is_latin
 from overlay.index.stems import STOP_WORDS, tokenize, unmark
 from overlay.index.vectors import VectorStore
-from overlay.search.context import read_context
+from overlay.search.context import ContextQuestion, read_context
 from overlay.search.layout import Letters, relayout
 from overlay.search.names import NameIndex, named_headings
 from overlay.search.rerank import Reranker, blend
@@ -163,6 +163,14 @@ class Retriever:
         query = self.spelled(query)
         self._rows = {}  # per query: a warm Retriever must not serve texts an index run has since replaced
         keep = _Filter(include_answers, set(exclude), period)
+        lists = self._lists(query, n, mode, keep)
+        if mode in ("dense", "sparse", "graph"):
+            return self._results(lists[:1] if lists else [], k, raw=True, ranked_by=mode)
+        return self._results(lists, k, raw=False, query=query, keep=keep)
+
+    def _lists(self, query: str, n: int, mode: str, keep: _Filter) -> list[_Ranked]:
+        """What each source ranks for the query, n candidates each (hybrid: every source; else the mode's own)."""
+        include_answers = keep.include_answers
         vector = self.embedder.embed_query(query) if mode != "sparse" else None
         lists: list[_Ranked] = []
         if vector is not None:
@@ -191,9 +199,7 @@ class Retriever:
             seeds = list(dict.fromkeys(seeds))[:SEED_NOTES]
             expanded = self._expand(seeds, vector, keep)
             lists = [expanded] if mode == "graph" else [*lists, expanded]
-        if mode in ("dense", "sparse", "graph"):
-            return self._results(lists[:1] if lists else [], k, raw=True, ranked_by=mode)
-        return self._results(lists, k, raw=False, query=query, keep=keep)
+        return lists
 
     def spelled(self, query: str) -> str:
         """The query as every list then reads it: words typed on the wrong keyboard layout read on the right one
@@ -462,10 +468,7 @@ class Retriever:
             scores = {s: lists[0].score[s] for s in lists[0].order} if lists else {}
             scores = dict(sorted(scores.items(), key=lambda item: -item[1]))
         else:
-            scores = _note_evidence(_fuse(lists, self._weight, self.fusion), self.note_evidence)
-            scores = self._consensus(self._hub_penalty(self._link_boost(scores), lists), lists, stage)
-            if self.reranker is not None and scores:
-                scores, stage = self._rerank(query, scores, lists)
+            scores, stage = self._scored(lists, query, rerank=True)
             if self.context_questions and keep is not None:
                 scores = self._within_named_note(query, scores, lists, keep, stage)
         out: list[SearchResult] = []
@@ -480,31 +483,76 @@ class Retriever:
                                     stage.get(section, ranked_by)))
         return out
 
+    def _scored(self, lists: list[_Ranked], query: str, *, rerank: bool) -> tuple[dict[Section, float],
+                                                                               dict[Section, str]]:
+        """The hybrid lists fused and adjusted, best first; with which stage put a section where it is."""
+        stage: dict[Section, str] = {}
+        scores = _note_evidence(_fuse(lists, self._weight, self.fusion), self.note_evidence)
+        scores = self._consensus(self._hub_penalty(self._link_boost(scores), lists), lists, stage)
+        if rerank and self.reranker is not None and scores:
+            scores, stage = self._rerank(query, scores, lists)
+        return scores, stage
+
     def _within_named_note(self, query: str, scores: dict[Section, float], lists: list[_Ranked], keep: _Filter,
                            stage: dict[Section, str]) -> dict[Section, float]:
-        """A question that names the note it is about (overlay.search.context) finds that note first; what it asks
-        is in that note or in a part of it: a smaller note it links to or is linked from. The one whose best section
-        is closest in meaning to what is asked (the question without the naming words) leads, the named note next.
-        Openbox's link questions 0.36 → 0.73 hit@1, no dev set lost a question (README, "Questions that name a
-        note")."""
-        asked = read_context(query)
-        if asked is None or self.graph is None or not scores:
+        """A question that names the note it is about (overlay.search.context): what it asks is in a part of that
+        note (_part_of_first) or, where it says the note links somewhere, in a note it links to (_linked_from). The
+        note found leads with the lead's score (README, "a question that names its note")."""
+        if self.graph is None or not scores:
             return scores
-        (named, _), lead = next(iter(scores.items()))
-        parts = self._parts(named, language(query))
-        if not parts:
+        asked, found = read_context(query), None
+        if asked is not None and asked.target is not None:
+            found = self._linked_from(asked, keep)
+            if found is None:  # its subject names no one note: read it as "in the note about …" where it can be
+                asked = read_context(query, links=False)
+        if found is None and asked is not None:
+            found = self._part_of_first(asked, scores, query)
+        if found is None:
             return scores
-        best = self._best_chunks([named, *parts], self.embedder.embed_query(asked.ask), {})
-        answer = max(best, key=lambda path: best[path][0], default=named)
-        row = self._rows_for([best[answer][1]]).get(best[answer][1]) if answer != named else None
-        if row is None or not keep(row):
+        (section, chunk_id), why = found
+        row = self._rows_for([chunk_id]).get(chunk_id)
+        if row is None or not keep(row) or section == next(iter(scores)):
             return scores
-        section = (row.path, row.heading)
+        lead = next(iter(scores.values()))
         named_by = _Ranked(source="context")
-        named_by.add(section, row.id, lead, f"in {named}, the note the question names")
+        named_by.add(section, chunk_id, lead, why)
         lists.append(named_by)
         stage[section] = "context"
         return {section: lead, **{s: value for s, value in scores.items() if s != section}}
+
+    def _part_of_first(self, asked: ContextQuestion, scores: dict[Section, float],
+                       query: str) -> tuple[tuple[Section, str], str] | None:
+        """"In the book about X, …": the first result is the note so named; of it and its parts, the one whose best
+        section is closest in meaning to what is asked (the question without the naming words)."""
+        named = next(iter(scores))[0]
+        parts = self._parts(named, language(query))
+        if not parts:
+            return None
+        best = self._best_chunks([named, *parts], self.embedder.embed_query(asked.ask), {})
+        answer = max(best, key=lambda path: best[path][0], default=named)
+        if answer == named:
+            return None
+        row = self._rows_for([best[answer][1]])[best[answer][1]]
+        return ((row.path, row.heading), row.id), f"in {named}, the note the question names"
+
+    def _linked_from(self, asked: ContextQuestion, keep: _Filter) -> tuple[tuple[Section, str], str] | None:
+        """"The roadmap links to a model note: how do I …": the note whose name is the subject (every word of it,
+        the kind of note aside: "the npm ci page"), one alone; of the notes it links to, the one hybrid search ranks
+        first for the target and what is asked ("a model note how do I turn its thinking off")."""
+        names = {path for path, share in self._note_names().named(asked.names).items() if share >= 1.0}
+        if len(names) != 1:
+            return None
+        named = names.pop()
+        linked = set(self.graph.outlinks(named)) if self.graph is not None else set()
+        if not linked:
+            return None
+        question = f"{asked.target} {asked.ask}"
+        inner = self._lists(question, POOL * (4 if keep.period else 1), "hybrid", keep)
+        scores, _ = self._scored(inner, question, rerank=False)
+        section = next((s for s in scores if s[0] in linked), None)
+        if section is None:
+            return None
+        return (section, _section_chunks(inner)[section]), f"link from {named}, which the question names"
 
     def _parts(self, named: str, asked_in: str) -> list[str]:
         """The notes one link from `named` at most PART_OF its size (a part, not another whole: on openbox the parts

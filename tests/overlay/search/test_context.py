@@ -22,8 +22,6 @@ from tests.conftest import write
      "современной программной инженерии", "как, лучше всего распараллеливать работу"),
     ("какую модель советуют в книге о покере и какие принципы в неё входят",
      "покере", "какую модель советуют и какие принципы в неё входят"),
-    ("в моей заметке про биохакинг есть ссылка про сон — сколько нужно спать",
-     "биохакинг", "есть ссылка про сон — сколько нужно спать"),
     ("что я выписал из книги «Пиши, сокращай» про штампы", "Пиши, сокращай", "что я выписал про штампы"),
     ("In my post about how long to stay at one job, what is the third year supposed to be for?",
      "how long to stay at one job", "what is the third year supposed to be for?"),
@@ -37,6 +35,27 @@ def test_a_question_that_names_its_note_is_read_as_naming_words_and_what_is_aske
     assert read_context(question) == ContextQuestion(names, ask)
 
 
+@pytest.mark.parametrize(("question", "names", "target", "ask"), [
+    ("the roadmap links to a model note: how do I turn its thinking off", "roadmap", "a model note",
+     "how do I turn its thinking off"),
+    ("the npm ci page points to the lockfile documentation: what does lockfileVersion 3 mean", "npm ci",
+     "the lockfile documentation", "what does lockfileVersion 3 mean"),
+    ("страница про npm link ссылается на описание папок: куда попадают исполняемые файлы", "npm link",
+     "описание папок", "куда попадают исполняемые файлы"),
+    ("в моей заметке про биохакинг есть ссылка про сон — сколько нужно спать", "биохакинг", "сон",
+     "сколько нужно спать"),
+])
+def test_a_question_that_says_a_note_links_somewhere_is_read_as_subject_target_and_what_is_asked(
+        question: str, names: str, target: str, ask: str) -> None:
+    assert read_context(question) == ContextQuestion(names, ask, target)
+
+
+def test_a_linking_question_whose_subject_names_no_note_can_be_read_as_in_the_note_about() -> None:
+    question = "в моей заметке про биохакинг есть ссылка про сон — сколько нужно спать"
+    assert read_context(question, links=False) == ContextQuestion(
+        "биохакинг", "есть ссылка про сон — сколько нужно спать")
+
+
 @pytest.mark.parametrize("question", [
     "сколько часов сна нужно спортсмену",  # names no note
     "как на слух понять, что фраза в статье слишком перегружена",  # "в статье" without "about": not a named note
@@ -44,7 +63,6 @@ def test_a_question_that_names_its_note_is_read_as_naming_words_and_what_is_aske
     "в книге про канцелярит и штампы",  # nothing is asked besides the naming words
     "в книге про канцелярит и штампы — расскажи, что это означает",  # nothing but asking words
     "in the book about flow, explain what it means",
-    "the roadmap links to a model note: how do I turn its thinking off",
 ])
 def test_questions_that_name_no_note_are_left_alone(question: str) -> None:
     assert read_context(question) is None
@@ -120,3 +138,33 @@ def test_a_named_note_linked_with_hundreds_of_notes_is_a_map_whose_parts_are_not
     assert retriever.search(QUESTION, 5)[0].path == "Правила.md"
     monkeypatch.setattr(retrieval, "MAX_PARTS", 1)  # the book links two notes: over the limit
     assert retriever.search(QUESTION, 5)[0].path == "Пиши сокращай.md"
+
+
+LINKING = {
+    "Roadmap.md": "# Roadmap\n- [ ] Hybrid search, see [[Overlay project]]\n- [ ] The model side: [[Qwen3]]\n",
+    "Overlay project.md": "# Overlay project\nThe roadmap of the overlay project: a model note per model, links "
+                          "between notes. The roadmap links every model note.\n",
+    "Qwen3.md": "# Qwen3\nThinking mode: turn thinking off with /no_think in the prompt.\n",
+    "Calm.md": "# Calm\nHow do I turn my thinking off at night? Breathing, no screens.\n",
+}
+LINKING_QUESTION = "the roadmap links to a model note: how do I turn its thinking off"
+
+
+def test_a_note_the_named_note_links_to_leads_when_the_question_says_it_links_there(vault: Path,
+                                                                                    fake_index) -> None:
+    retriever = _retriever(vault, fake_index, LINKING, context_questions=False)
+    off = retriever.search(LINKING_QUESTION, 5)
+    assert off[0].path == "Calm.md"  # what is asked matches a note the roadmap does not link to best
+    retriever.context_questions = True
+    on = retriever.search(LINKING_QUESTION, 5)
+    assert [r.path for r in on[:2]] == ["Qwen3.md", "Calm.md"] and on[0].ranked_by == "context"
+    assert "link from Roadmap.md, which the question names" in on[0].why
+    assert on[0].score == off[0].score
+
+
+def test_a_subject_that_names_no_single_note_moves_nothing(vault: Path, fake_index) -> None:
+    notes = {**LINKING, "Old/Roadmap.md": "# Roadmap\nThe old plan, see [[Calm]].\n"}
+    retriever = _retriever(vault, fake_index, notes, context_questions=False)
+    off = [r.path for r in retriever.search(LINKING_QUESTION, 5)]
+    retriever.context_questions = True
+    assert [r.path for r in retriever.search(LINKING_QUESTION, 5)] == off  # two notes are "roadmap": neither named
