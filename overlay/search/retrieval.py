@@ -532,8 +532,8 @@ class Retriever:
         answer = max(best, key=lambda path: best[path][0], default=named)
         if answer == named:
             return None
-        row = self._rows_for([best[answer][1]])[best[answer][1]]
-        return ((row.path, row.heading), row.id), f"in {named}, the note the question names"
+        row = self._rows_for([best[answer][1]]).get(best[answer][1])  # None: an index run just replaced it
+        return None if row is None else (((row.path, row.heading), row.id), f"in {named}, the note the question names")
 
     def _linked_from(self, asked: ContextQuestion, keep: _Filter) -> tuple[tuple[Section, str], str] | None:
         """"The roadmap links to a model note: how do I …": the note whose name is the subject (every word of it,
