@@ -17,34 +17,8 @@ from dataclasses import dataclass
 from overlay.index.stems import tokenize
 from overlay.search.names import FRAME
 
-# Kinds of note a person names a note by. Stems: "книг" covers книга/книге/книгой/книги.
-_RU_KIND = (r"(?:книг\w*|заметк\w*|заметок|чат\w*|стать(?:я|и|е|ю|ей)|статей|пост\w*|конспект\w*|пересказ\w*"
-            r"|дневник\w*|разговор\w*|переписк\w*|лекци\w*|подкаст\w*|курс\w*|видео|доклад\w*|выписк\w*|записк\w*"
-            r"|эссе|обзор\w*|саммари|рецензи\w*)")
-_RU_OWNER = r"(?:(?:мо|сво|эт|т)(?:ей|ём|ем|их|ю|ё|й|им|ом|ой|у|а|и)\s+)?"
-_RU_ASKING = r"(?:как\w*|что|чем|чего|кто|кого|где|когда|почему|зачем|сколько|из\s+как\w+|с\s+как\w+)"
-# The description ends at punctuation, at "и" + a question word (a second question), at "я"/"есть" (a clause of
-# its own), or at a verb of linking; "о том, как …" keeps its comma.
-_RU_DESCRIPTION = (r"(?P<d>(?:том,\s*(?:как|что|чтобы|почему|где|когда)\s+)?(?:(?!\s+и\s+" + _RU_ASKING
-                   + r"\b|\s+я\s|\s+есть\s|\s+(?:ссылается|отсылает|указывает|ведёт|упоминает)\b)[^—:;?!.,])+)")
-_RU = re.compile(r"(?<!\w)(?:в|во|к|по|из|с|со|на|о|об|про|от)\s+" + _RU_OWNER + _RU_KIND
-                 + r"\s+(?:(?:о|об|обо|про|на\s+тему|по\s+поводу)\s+" + _RU_DESCRIPTION
-                 + r"|[«\"“](?P<t>[^»\"”]+)[»\"”])", re.IGNORECASE)
-
-_EN_KIND = (r"(?:book|notes?|chat|article|post|summary|conversation|diary|journal|talk|podcast|course|lecture"
-            r"|page|essay|review|write-?up|thread)")
-_EN_DESCRIPTION = (r"(?P<d>(?:(?!\s+(?:I|do\s+I|did\s+I|and\s+(?:what|which|how|who|why|when|where)|links|points"
-                   r"|refers)\s)[^—:;?!.,])+)")
-_EN = re.compile(r"\b(?:in|from|of|on|to|for)\s+(?:my|the|a|this|that|your)\s+(?:[\w-]+\s+)?" + _EN_KIND
-                 + r"\s+(?:(?:about|on|of|regarding|called|titled)\s+" + _EN_DESCRIPTION
-                 + r"|[\"“'](?P<t>[^\"”']+)[\"”'])", re.IGNORECASE)
-
-
-# "<a note> links to <a note>: <what is asked>"
-_LINKS = re.compile(r"^(?P<s>[^:—]+?)\s+(?:links?\s+to|points?\s+to|refers?\s+to|ссылается\s+на|отсылает\s+к"
-                    r"|указывает\s+на|ведёт\s+на|есть\s+ссылка\s+(?:на|про|о))\s+(?P<t>[^:—]+?)\s*[:—]\s*(?P<a>.+)$",
-                    re.IGNORECASE)
-# The words for a kind of note, which a subject like "the npm ci page" or "в заметке про биохакинг" adds to a name.
+# The words for a kind of note, which a question adds to the words that name one: "к книге про канцелярит", "the
+# npm ci page", "в заметке про биохакинг". Stems, as tokenize() makes them: "книг" covers книга/книге/книгой.
 KINDS = frozenset(tokenize(
     "книга заметка заметки чат статья пост конспект пересказ дневник разговор переписка лекция подкаст курс видео "
     "доклад выписка записка эссе обзор саммари рецензия страница раздел папка карта хаб команда документация "
@@ -52,6 +26,26 @@ KINDS = frozenset(tokenize(
     "essay review writeup thread docs documentation guide command section folder map hub file"))
 _OWNERS = frozenset(tokenize("мой моя моё мою моей моём моем моих моим мои свой своя своей своём своих эта этой этом "
                              "этот этих my your our"))
+
+_RU_OWNER = r"(?:(?:мо|сво|эт|т)(?:ей|ём|ем|их|ю|ё|й|им|ом|ой|у|а|и)\s+)?"
+_RU_ASKING = r"(?:как\w*|что|чем|чего|кто|кого|где|когда|почему|зачем|сколько|из\s+как\w+|с\s+как\w+)"
+# The description ends at punctuation, at "и" + a question word (a second question), at "я"/"есть" (a clause of
+# its own), or at a verb of linking; "о том, как …" keeps its comma.
+_RU_DESCRIPTION = (r"(?P<d>(?:том,\s*(?:как|что|чтобы|почему|где|когда)\s+)?(?:(?!\s+и\s+" + _RU_ASKING
+                   + r"\b|\s+я\s|\s+есть\s|\s+(?:ссылается|отсылает|указывает|ведёт|упоминает)\b)[^—:;?!.,])+)")
+# a preposition, "my", a kind of note (checked against KINDS), "about" and a description, or a title in quotes
+_RU = re.compile(r"(?<!\w)(?:в|во|к|по|из|с|со|на|о|об|про|от)\s+" + _RU_OWNER + r"(?P<kind>[\w-]+)"
+                 + r"\s+(?:(?:о|об|обо|про|на\s+тему|по\s+поводу)\s+" + _RU_DESCRIPTION
+                 + r"|[«\"“](?P<t>[^»\"”]+)[»\"”])", re.IGNORECASE)
+_EN_DESCRIPTION = (r"(?P<d>(?:(?!\s+(?:I|do\s+I|did\s+I|and\s+(?:what|which|how|who|why|when|where)|links|points"
+                   r"|refers)\s)[^—:;?!.,])+)")
+_EN = re.compile(r"\b(?:in|from|of|on|to|for)\s+(?:my|the|a|this|that|your)\s+(?:[\w-]+\s+)?(?P<kind>[\w-]+)"
+                 + r"\s+(?:(?:about|on|of|regarding|called|titled)\s+" + _EN_DESCRIPTION
+                 + r"|[\"“'](?P<t>[^\"”']+)[\"”'])", re.IGNORECASE)
+# "<a note> links to <a note>: <what is asked>"
+_LINKS = re.compile(r"^(?P<s>[^:—]+?)\s+(?:links?\s+to|points?\s+to|refers?\s+to|ссылается\s+на|отсылает\s+к"
+                    r"|указывает\s+на|ведёт\s+на|есть\s+ссылка\s+(?:на|про|о))\s+(?P<t>[^:—]+?)\s*[:—]\s*(?P<a>.+)$",
+                    re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -72,7 +66,7 @@ def read_context(question: str, *, links: bool = True) -> ContextQuestion | None
         if tokenize(subject) and set(tokenize(linking.group("a"))) - FRAME:
             return ContextQuestion(subject, linking.group("a").strip(), linking.group("t").strip())
     for pattern in (_RU, _EN):
-        match = pattern.search(question)
+        match = _naming(pattern, question)
         if match is None:
             continue
         names = (match.group("d") or match.group("t") or "").strip()
@@ -80,4 +74,14 @@ def read_context(question: str, *, links: bool = True) -> ContextQuestion | None
         ask = re.sub(r"\s*,(?:\s*,)+", ",", re.sub(r"\s+([,?!.])", r"\1", ask))
         if names and set(tokenize(ask)) - FRAME:
             return ContextQuestion(names, ask)
+    return None
+
+
+def _naming(pattern: re.Pattern[str], question: str) -> re.Match[str] | None:
+    """The first match whose kind of note is one (KINDS): "с другом о книге про …" is tried at "с другом" first."""
+    start = 0
+    while (match := pattern.search(question, start)) is not None:
+        if set(tokenize(match.group("kind"))) & KINDS:
+            return match
+        start = match.start() + 1
     return None

@@ -23,6 +23,8 @@ from tests.conftest import write
     ("какую модель советуют в книге о покере и какие принципы в неё входят",
      "покере", "какую модель советуют и какие принципы в неё входят"),
     ("что я выписал из книги «Пиши, сокращай» про штампы", "Пиши, сокращай", "что я выписал про штампы"),
+    ("какие правила мы обсуждали с другом о книге про канцелярит",  # "с другом о …" is not a kind of note
+     "канцелярит", "какие правила мы обсуждали с другом"),
     ("In my post about how long to stay at one job, what is the third year supposed to be for?",
      "how long to stay at one job", "what is the third year supposed to be for?"),
     ("In my summary of the book on fixing team dynamics I say people grow best from within — whose idea is it?",
