@@ -8,7 +8,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from overlay.index.sentences import split, words
+from overlay.index.sentences import split
+from overlay.index.stems import words
 from vault_sync.markdown import WIKILINK
 
 ECHO_SHARE = 0.6  # of a sentence's word triples found in the prompt: it copies the prompt

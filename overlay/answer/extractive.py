@@ -22,7 +22,8 @@ from overlay.answer.sources import Source
 from overlay.answer.support import word_overlap
 from overlay.index.chunking import chunk_body
 from overlay.index.embedding import Embedder
-from overlay.index.sentences import split, words
+from overlay.index.sentences import split
+from overlay.index.stems import words
 
 MAX_SENTENCES = 8
 PER_SOURCE = 3

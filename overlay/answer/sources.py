@@ -4,14 +4,11 @@ fitted into the model's context window."""
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 
-from overlay.index.stems import fold, stem, tokenize
+from overlay.index.stems import stem, tokenize, words
 from overlay.search.retrieval import Period, Retriever, SearchResult
-
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -94,15 +91,15 @@ def _linked(retriever: Retriever, question: str, picked: list[SearchResult], slo
 
 def _sources(retriever: Retriever, question: str, results: list[SearchResult]) -> list[Source]:
     rows = retriever.texts.get([r.chunk_id for r in results])
-    question_words = {stem(w): w for w in _WORD.findall(fold(question))}
+    question_words = {stem(w): w for w in words(question)}
     sources = []
     for r in results:
         row = rows.get(r.chunk_id)
         if row is None:
             continue  # replaced by an index run since the search; the next ask sees the new text
         terms = set(row.terms.split())
-        words = tuple(w for s, w in question_words.items() if s in terms and len(w) > 2)
-        sources.append(Source(len(sources) + 1, r.path, r.heading, row.text, r.score, r.similarity, r.why, words,
+        matched = tuple(w for s, w in question_words.items() if s in terms and len(w) > 2)
+        sources.append(Source(len(sources) + 1, r.path, r.heading, row.text, r.score, r.similarity, r.why, matched,
                               hashlib.sha1(row.text.encode("utf-8", "surrogatepass")).hexdigest(), row.date))
     return sources
 

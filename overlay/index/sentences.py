@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from overlay.index.stems import fold
-
 _END = re.compile(r"(?<=[.!?…])(?<!\b[A-Za-zА-Яа-яЁё]\.)\s+(?=[«\"„(\[A-ZА-ЯЁ0-9])")
 _LIST_MARK = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
 _QUOTE_MARK = re.compile(r"^\s*(?:>\s*)+")
@@ -80,6 +78,3 @@ def _add(out: list[Sentence], original: str, piece: str, at: int) -> None:
         start = at + len(piece) - len(piece.lstrip())
         out.append(Sentence(original[start:start + len(stripped)], start, start + len(stripped)))
 
-
-def words(text: str) -> list[str]:
-    return WORD.findall(fold(text))

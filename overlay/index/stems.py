@@ -43,7 +43,11 @@ def fold(text: str) -> str:
     return unmark(text).lower().replace("ё", "е")
 
 
+def words(text: str) -> list[str]:
+    """The words of `text` as they are compared: folded (see fold), stop words kept."""
+    return _WORD.findall(fold(text))
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased stems of the words of `text`, stop words out; numbers kept ("32b", "2025")."""
-    words = _WORD.findall(fold(text))
-    return [stem(w) for w in words if w not in STOP_WORDS and (len(w) > 1 or w.isdigit())]
+    return [stem(w) for w in words(text) if w not in STOP_WORDS and (len(w) > 1 or w.isdigit())]
